@@ -1,0 +1,305 @@
+"""ResNet v1 family (He et al. 2015, "Deep Residual Learning for Image Recognition") and its
+descendants: ResNet-B/C/D/S/T stems and shortcuts (He et al. 2018, "Bag of Tricks"), ResNeXt (Xie
+et al. 2017), wide ResNets (Zagoruyko & Komodakis 2016), SE and ECA attention, ResNet-RS (Bello et
+al. 2021) and the CIFAR ResNets of the original paper's section 4.2.
+
+One configurable :class:`ResNet` builds all of them. Module names equal timm's (and so
+torchvision's for the shared variants): ``conv1``, ``bn1``, ``layer1.0.conv1``, ``downsample.0/1``,
+``fc``; deep stems ``conv1.0/1/3/4/6``; avg-down ``downsample.1/2``; SE ``se.fc1/fc2``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+from .errors import InvalidArgumentError
+from .layers import (ATTENTIONS, GLOBAL_POOLS, DropPath, GlobalPool, ZeroPadShortcut, conv1x1,
+                     conv3x3, drop_path_rates, make_attention, projection_shortcut)
+
+BLOCKS = ("basic", "bottleneck")
+STEMS = ("", "deep", "deep_tiered", "cifar")
+SHORTCUTS = ("projection", "zero_pad")
+OUTPUT_STRIDES = (8, 16, 32)
+
+
+def _check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise InvalidArgumentError(f"{name}={value!r} is not supported; choose one of {list(allowed)}")
+
+
+def validate_common_args(*, num_classes: int, in_chans: int, output_stride: int, global_pool: str,
+                         drop_rate: float, drop_path_rate: float) -> None:
+    """Checks shared by every ResNet builder; run before any tensor is allocated."""
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
+        raise InvalidArgumentError(
+            f"num_classes={num_classes!r} is invalid; use an int >= 0 (0 removes the classifier)")
+    if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
+        raise InvalidArgumentError(f"in_chans={in_chans!r} is invalid; use an int >= 1 (3 for RGB)")
+    _check_choice("output_stride", output_stride, OUTPUT_STRIDES)
+    _check_choice("global_pool", global_pool, GLOBAL_POOLS)
+    for name, rate in (("drop_rate", drop_rate), ("drop_path_rate", drop_path_rate)):
+        if not 0.0 <= rate < 1.0:
+            raise InvalidArgumentError(f"{name}={rate!r} is invalid; use a probability in [0, 1)")
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection (ResNet-18/34)."""
+
+    expansion = 1
+
+    def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
+                 dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
+                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0) -> None:
+        super().__init__()
+        if cardinality != 1 or base_width != 64:
+            raise InvalidArgumentError(
+                f"BasicBlock supports cardinality=1 and base_width=64 only (got {cardinality}, {base_width});"
+                " use block='bottleneck' for ResNeXt or wide variants")
+        out_chs = planes * self.expansion
+        self.conv1 = conv3x3(in_chs, planes, stride, first_dilation)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.act1 = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, out_chs, dilation=dilation)
+        self.bn2 = nn.BatchNorm2d(out_chs)
+        self.se = make_attention(attention, out_chs, se_ratio)
+        self.act2 = nn.ReLU(inplace=True)
+        self.downsample = shortcut
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else None
+
+    def zero_init_last(self) -> None:
+        nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        x = self.act1(self.bn1(self.conv1(x)))
+        x = self.bn2(self.conv2(x))
+        if self.se is not None:
+            x = self.se(x)
+        if self.drop_path is not None:
+            x = self.drop_path(x)
+        return self.act2(x + shortcut)
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3 (grouped for ResNeXt, carrying the stride: "v1.5"), 1x1 expand by 4."""
+
+    expansion = 4
+
+    def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
+                 dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
+                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0) -> None:
+        super().__init__()
+        width = int(math.floor(planes * (base_width / 64)) * cardinality)
+        out_chs = planes * self.expansion
+        self.conv1 = conv1x1(in_chs, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.act1 = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(width, width, stride, first_dilation, groups=cardinality)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.act2 = nn.ReLU(inplace=True)
+        self.conv3 = conv1x1(width, out_chs)
+        self.bn3 = nn.BatchNorm2d(out_chs)
+        self.se = make_attention(attention, out_chs, se_ratio)
+        self.act3 = nn.ReLU(inplace=True)
+        self.downsample = shortcut
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else None
+
+    def zero_init_last(self) -> None:
+        nn.init.zeros_(self.bn3.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        x = self.act1(self.bn1(self.conv1(x)))
+        x = self.act2(self.bn2(self.conv2(x)))
+        x = self.bn3(self.conv3(x))
+        if self.se is not None:
+            x = self.se(x)
+        if self.drop_path is not None:
+            x = self.drop_path(x)
+        return self.act3(x + shortcut)
+
+
+def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, grad_checkpointing: bool) -> torch.Tensor:
+    """Run blocks in order, recomputing each block's activations in backward when checkpointing."""
+    for block in blocks:
+        if grad_checkpointing and torch.is_grad_enabled():
+            x = checkpoint(block, x, use_reentrant=False)
+        else:
+            x = block(x)
+    return x
+
+
+class ClassifierMixin:
+    """timm's classifier contract on top of ``self.global_pool`` and ``self.fc``."""
+
+    num_classes: int
+    num_features: int
+    drop_rate: float
+    global_pool: GlobalPool
+    fc: nn.Module
+
+    def _make_head(self, num_classes: int, global_pool: str) -> None:
+        self.num_classes = num_classes
+        self.global_pool = GlobalPool(global_pool)
+        self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
+        self.fc = nn.Linear(self.head_hidden_size, num_classes) if num_classes else nn.Identity()
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
+        """Replace the classifier with a freshly initialised one (``num_classes=0`` removes it)."""
+        global_pool = self.global_pool.pool_type if global_pool is None else global_pool
+        validate_common_args(num_classes=num_classes, in_chans=1, output_stride=32, global_pool=global_pool,
+                             drop_rate=0.0, drop_path_rate=0.0)
+        device = next(self.parameters()).device  # type: ignore[attr-defined]
+        self._make_head(num_classes, global_pool)
+        self.fc.to(device)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.global_pool(x)
+        if self.drop_rate:
+            x = F.dropout(x, p=self.drop_rate, training=self.training)  # type: ignore[attr-defined]
+        return x if pre_logits else self.fc(x)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Trade compute for memory: recompute each block's activations during backward."""
+        self.grad_checkpointing = enable
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))  # type: ignore[attr-defined]
+
+
+class ResNet(ClassifierMixin, nn.Module):
+    """The configurable ResNet v1 (and CIFAR ResNet) of the zoo.
+
+    Args:
+        block: "basic" (two 3x3 convs) or "bottleneck" (1x1-3x3-1x1, expansion 4).
+        layers: blocks per stage, e.g. (3, 4, 6, 3) for ResNet-50; three stages for CIFAR nets.
+        channels: planes per stage (before the block's expansion).
+        cardinality, base_width: groups and width of the bottleneck's 3x3 conv (ResNeXt, wide).
+        stem_type: "" (7x7 conv), "deep" (3x3 stem_width-stem_width-2*stem_width: ResNet-C/D/S),
+            "deep_tiered" (3x3 3/4*stem_width-stem_width-2*stem_width: ResNet-T), or "cifar"
+            (one 3x3 conv of channels[0], stride 1, no pooling).
+        stem_width: width of the deep stem's first convolutions.
+        replace_stem_pool: a strided 3x3 conv + BN + ReLU instead of the max-pool (ResNet-RS).
+        avg_down: 2x2 average pool before the shortcut's 1x1 conv (ResNet-D) instead of a stride.
+        shortcut: "projection" (1x1 conv + BN where shapes change: option B) or "zero_pad"
+            (parameter-free identity with subsampling and zero-filled channels: option A).
+        attention: None, "se" (squeeze-excitation, reduction ``se_ratio``) or "eca".
+        output_stride: 32, 16 or 8; the last stages trade stride for dilation.
+        global_pool: "avg", "max", "avgmax" or "catavgmax".
+        drop_rate: dropout before the classifier; drop_path_rate: stochastic depth, linear by block.
+        zero_init_last: zero the last BN's scale in each residual branch (identity at init).
+        num_classes: classifier outputs, 0 for none; in_chans: input channels.
+    """
+
+    def __init__(self, block: str, layers: Sequence[int], channels: Sequence[int] = (64, 128, 256, 512),
+                 num_classes: int = 1000, in_chans: int = 3, cardinality: int = 1, base_width: int = 64,
+                 stem_type: str = "", stem_width: int = 64, replace_stem_pool: bool = False,
+                 avg_down: bool = False, shortcut: str = "projection", attention: str | None = None,
+                 se_ratio: float = 1 / 16, output_stride: int = 32, global_pool: str = "avg",
+                 drop_rate: float = 0.0, drop_path_rate: float = 0.0, zero_init_last: bool = True) -> None:
+        validate_common_args(num_classes=num_classes, in_chans=in_chans, output_stride=output_stride,
+                             global_pool=global_pool, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+        _check_choice("block", block, BLOCKS)
+        _check_choice("stem_type", stem_type, STEMS)
+        _check_choice("shortcut", shortcut, SHORTCUTS)
+        _check_choice("attention", attention, ATTENTIONS)
+        if len(layers) != len(channels) or any(d < 1 for d in layers):
+            raise InvalidArgumentError(
+                f"layers={tuple(layers)} must give a depth >= 1 for each of the {len(channels)} stages {tuple(channels)}")
+        if shortcut == "zero_pad" and avg_down:
+            raise InvalidArgumentError("avg_down=True needs shortcut='projection' (zero_pad has no conv to pool for)")
+        super().__init__()
+        block_cls = BasicBlock if block == "basic" else Bottleneck
+        self.num_classes = num_classes
+        self.in_chans = in_chans
+        self.drop_rate = drop_rate
+        self.grad_checkpointing = False
+
+        # Stem
+        if stem_type == "cifar":
+            inplanes, stem_stride = channels[0], 1
+            self.conv1 = conv3x3(in_chans, inplanes)
+        elif stem_type:
+            inplanes, stem_stride = stem_width * 2, 2
+            mid = (3 * (stem_width // 4), stem_width) if stem_type == "deep_tiered" else (stem_width, stem_width)
+            self.conv1 = nn.Sequential(
+                nn.Conv2d(in_chans, mid[0], 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(mid[0]),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(mid[0], mid[1], 3, padding=1, bias=False), nn.BatchNorm2d(mid[1]), nn.ReLU(inplace=True),
+                nn.Conv2d(mid[1], inplanes, 3, padding=1, bias=False))
+        else:
+            inplanes, stem_stride = 64, 2
+            self.conv1 = nn.Conv2d(in_chans, inplanes, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.act1 = nn.ReLU(inplace=True)
+        self.feature_info: list[dict[str, Any]] = [dict(num_chs=inplanes, reduction=stem_stride, module="act1")]
+        if stem_type == "cifar":
+            self.maxpool: nn.Module = nn.Identity()
+        elif replace_stem_pool:
+            self.maxpool = nn.Sequential(nn.Conv2d(inplanes, inplanes, 3, stride=2, padding=1, bias=False),
+                                         nn.BatchNorm2d(inplanes), nn.ReLU(inplace=True))
+        else:
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+        # Stages: layer1..layerN, the first at the stem's stride, each next one halving resolution
+        net_stride = stem_stride if stem_type == "cifar" else stem_stride * 2
+        dilation = prev_dilation = 1
+        block_dprs = drop_path_rates(drop_path_rate, list(layers))
+        self.stage_names: list[str] = []
+        for stage_idx, (planes, depth) in enumerate(zip(channels, layers)):
+            stride = 1 if stage_idx == 0 else 2
+            if net_stride >= output_stride:
+                dilation, stride = dilation * stride, 1
+            else:
+                net_stride *= stride
+            out_chs = planes * block_cls.expansion
+            blocks = []
+            for block_idx in range(depth):
+                block_stride = stride if block_idx == 0 else 1
+                block_shortcut = None
+                if block_idx == 0 and (block_stride != 1 or inplanes != out_chs):
+                    block_shortcut = (ZeroPadShortcut(inplanes, out_chs, block_stride) if shortcut == "zero_pad"
+                                      else projection_shortcut(inplanes, out_chs, block_stride, dilation,
+                                                               prev_dilation, avg_down))
+                blocks.append(block_cls(inplanes, planes, block_stride, block_shortcut, dilation=dilation,
+                                        first_dilation=prev_dilation, cardinality=cardinality,
+                                        base_width=base_width, attention=attention, se_ratio=se_ratio,
+                                        drop_path=block_dprs[stage_idx][block_idx]))
+                prev_dilation, inplanes = dilation, out_chs
+            name = f"layer{stage_idx + 1}"
+            self.add_module(name, nn.Sequential(*blocks))
+            self.stage_names.append(name)
+            self.feature_info.append(dict(num_chs=inplanes, reduction=net_stride, module=name))
+
+        self.num_features = inplanes
+        self._make_head(num_classes, global_pool)
+        self.init_weights(zero_init_last)
+
+    @torch.no_grad()
+    def init_weights(self, zero_init_last: bool = True) -> None:
+        """He (fan-out) init for convs, as timm and torchvision; optionally zero each branch's last BN."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if zero_init_last:
+            for m in self.modules():
+                if isinstance(m, (BasicBlock, Bottleneck)):
+                    m.zero_init_last()
+
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act1(self.bn1(self.conv1(x)))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.stem(x))
+        blocks = [b for name in self.stage_names for b in getattr(self, name)]
+        return run_blocks(blocks, x, self.grad_checkpointing)
