@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .errors import ResNetZooError
@@ -92,6 +93,91 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cmd_manifest_sync(args: argparse.Namespace) -> int:
+    from .manifest import manifest_document
+    from .manifest_sync import sync, write_imagenet_labels
+
+    manifest_path = Path(args.manifest)
+    entries = sync(manifest_path, Path(args.results))
+    text = json.dumps(manifest_document(entries), indent=1, ensure_ascii=False) + "\n"
+    if args.check:
+        same = manifest_path.exists() and manifest_path.read_text() == text
+        print(f"{manifest_path}: {'up to date' if same else 'OUT OF DATE: run resnet-zoo manifest sync'}"
+              f" ({len(entries)} weights)")
+        return 0 if same else 1
+    from .manifest import write_manifest
+
+    write_manifest(manifest_path, entries)
+    write_imagenet_labels(Path(__file__).with_name("data") / "imagenet-1k.txt")
+    defaults = sum(e.default for e in entries)
+    print(f"wrote {manifest_path}: {len(entries)} weights, {defaults} architectures with a default weight")
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from .manifest import list_pretrained, load_manifest
+
+    specs = load_manifest()
+    names = list_pretrained(args.filter or "")
+    if args.json:
+        print(json.dumps(names))
+        return 0
+    rows = []
+    for name in names:
+        s = specs[name]
+        top1 = max(s.reported, key=lambda r: r.top1) if s.reported else None
+        rows.append([name, "*" if s.default else "", s.license, "x".join(map(str, s.preprocessing.input_size[1:])),
+                     f"{top1.top1:.2f}@{top1.img_size}" if top1 else "-",
+                     "published" if s.hub.published else ("bundled" if s.source == "bundled" else "origin")])
+    print(_table(rows, ["weight", "default", "license", "input", "top-1 (timm)", "source"]))
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .pipeline import convert
+
+    result = convert(args.tag, args.out, source=args.source, seed=args.seed)
+    print(f"{result.spec.name}: wrote {result.out_dir} ({result.size / 2**20:.1f} MiB, sha256 {result.sha256}); "
+          f"parity max |d| {result.parity.max_abs_diff:.2e}, top-5 agreement {result.parity.top5_agreement}")
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from .pipeline import publish
+
+    spec = publish(args.dir, repo_id=args.repo_id, to=args.to, manifest_path=args.manifest)
+    where = f"local hub {args.to}" if args.to else "the Hugging Face Hub"
+    print(f"published {spec.name} to {where} as {spec.hub.repo_id}@{spec.hub.revision} "
+          f"(sha256 {spec.hub.sha256}, {spec.hub.size} bytes)")
+    return 0
+
+
+def _cmd_build_hub(args: argparse.Namespace) -> int:
+    from .pipeline import build_hub
+
+    rows = build_hub(args.to, args.names, source=args.source, seed=args.seed)
+    print(_table([[r.name, f"{r.size_mb:.1f}", r.revision[:12], f"{r.max_abs_diff:.2e}", f"{r.loaded_diff:.2e}",
+                   "-" if r.hub_diff is None else f"{r.hub_diff:.2e}"] for r in rows],
+                 ["weight", "MiB", "revision", "convert max|d|", "create_model max|d|", "torch.hub max|d|"]))
+    print(f"\n{len(rows)} weights converted, published to {args.to}, loaded back and matching timm")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from .hub import hub_dir_from_env
+    from .pipeline import select_tags
+    from .weights import fetch_weights, weight_spec
+
+    hub_dir = hub_dir_from_env(args.hub_dir)
+    for name in select_tags(args.tags):
+        found = fetch_weights(weight_spec(name, hub_dir), hub_dir, verify=True)
+        print(f"{name}: {found.path} ({found.source})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="resnet-zoo", description=__doc__)
     parser.add_argument("--version", action="version", version=f"resnet-zoo {__version__}")
@@ -113,6 +199,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--names", nargs="+", metavar="NAME", help="only these architectures")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("manifest", help="maintain weights_manifest.json")
+    msub = p.add_subparsers(dest="manifest_command", required=True)
+    m = msub.add_parser("sync", help="regenerate from the installed timm and timm's published results")
+    m.add_argument("--manifest", default=str(REPO_ROOT / "weights_manifest.json"))
+    m.add_argument("--results", default=str(REPO_ROOT / "data" / "timm-results-imagenet-resnet.csv"))
+    m.add_argument("--check", action="store_true", help="exit 1 if the file differs from a fresh sync")
+    m.set_defaults(func=_cmd_manifest_sync)
+
+    p = sub.add_parser("weights", help="list pretrained weights (arch.tag)")
+    p.add_argument("filter", nargs="?", help="wildcard or arch, e.g. 'resnet50' or '*_in1k'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_weights)
+
+    p = sub.add_parser("convert", help="origin weights -> model.safetensors + config.json + model card, parity-checked")
+    p.add_argument("tag")
+    p.add_argument("--out", required=True)
+    p.add_argument("--source", choices=("timm", "random"), default="timm",
+                   help="timm: the origin's published file; random: seeded random weights (offline)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("publish", help="publish a converted folder and pin it in the manifest")
+    p.add_argument("dir")
+    p.add_argument("--repo-id", help="ORG/NAME on the Hub (default resnet-zoo/<tag>)")
+    p.add_argument("--to", help="a local hub directory instead of the Hugging Face Hub")
+    p.add_argument("--manifest", help="the manifest to record into")
+    p.set_defaults(func=_cmd_publish)
+
+    p = sub.add_parser("build-hub", help="convert, check and publish many weights into a local hub, then load them back")
+    p.add_argument("--to", required=True)
+    p.add_argument("--names", nargs="+", metavar="PATTERN", help="weights (arch = its default, or wildcards)")
+    p.add_argument("--source", choices=("timm", "random"), default="random")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_build_hub)
+
+    p = sub.add_parser("download", help="pre-fetch and verify weights into the cache (for offline use)")
+    p.add_argument("tags", nargs="+")
+    p.add_argument("--hub-dir", help="a local hub directory")
+    p.set_defaults(func=_cmd_download)
     return parser
 
 

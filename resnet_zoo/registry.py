@@ -91,7 +91,7 @@ def build_model(name: str, **overrides: Any) -> nn.Module:
 
 
 def create_model(name: str, pretrained: bool | str = False, num_classes: int | None = None,
-                 in_chans: int | None = None, **kwargs: Any) -> nn.Module:
+                 in_chans: int | None = None, hub_dir: str | None = None, **kwargs: Any) -> nn.Module:
     """Build a registered ResNet by name, optionally with pretrained weights.
 
     Args:
@@ -99,8 +99,10 @@ def create_model(name: str, pretrained: bool | str = False, num_classes: int | N
             a specific weight.
         pretrained: ``False`` for random init; ``True`` for the arch's default (or the named tag's)
             weights; a tag string; or a path to a ``.safetensors`` file.
-        num_classes: classifier outputs (0 removes the classifier); defaults to the spec's.
-        in_chans: input channels; defaults to 3.
+        num_classes: classifier outputs (0 removes the classifier); defaults to the weight's, else
+            the spec's. A count other than the weight's gets a new, randomly initialised classifier.
+        in_chans: input channels; defaults to 3. Pretrained stems are adapted as timm does.
+        hub_dir: a local hub directory to load weights from (default ``$RESNET_ZOO_HUB_DIR``).
         **kwargs: architecture overrides such as ``drop_rate``, ``drop_path_rate``,
             ``global_pool``, ``output_stride``, ``shortcut``, ``zero_init_last``.
     """
@@ -113,7 +115,7 @@ def create_model(name: str, pretrained: bool | str = False, num_classes: int | N
     if pretrained:
         from .weights import load_pretrained_model  # the weights road is only walked when asked for
 
-        return load_pretrained_model(name, pretrained, overrides)
+        return load_pretrained_model(name, pretrained, overrides, hub_dir=hub_dir)
     model_args(spec.name, **overrides)  # validate names before building
     return build_model(spec.name, **overrides)
 

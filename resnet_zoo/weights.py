@@ -1,15 +1,254 @@
-"""Tag -> weights. Until the weights hub lands, every request for weights is refused clearly."""
+"""Tag -> state_dict -> model: resolve the source, fetch, verify, convert, adapt, load.
+
+Source order for a manifest weight:
+  1. a local hub directory (``hub_dir=`` or ``$RESNET_ZOO_HUB_DIR``), read directly;
+  2. our published Hub repo at its pinned revision, sha256 checked;
+  3. the origin's Hub repo (``timm/arch.tag``, ``model.safetensors``), converted on the fly;
+  4. the origin URL (a ``.pth``, read with ``torch.load(weights_only=True)``, hash prefix checked);
+  5. a clear error naming the tag, the cache and the command that pre-fetches it.
+The model is built on the ``meta`` device and filled with ``assign=True`` from the memory-mapped
+file, so no random initialisation is spent on tensors the weights overwrite.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import torch
 import torch.nn as nn
 
-from .errors import WeightsNotAvailableError
+from .errors import IncompatibleCheckpointError, InvalidArgumentError, WeightsNotAvailableError
+from .manifest import WeightSpec, get_weights
+
+logger = logging.getLogger(__name__)
 
 
-def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str, Any]) -> nn.Module:
+@dataclass(frozen=True)
+class WeightFile:
+    path: Path
+    format: str          # key layout: "resnet_zoo" (converted) or the origin's ("timm", "torchvision")
+    source: str          # where it came from, for logs and errors
+
+
+def _local_manifest(hub_dir: Path | None) -> str | None:
+    if hub_dir is None:
+        return None
+    candidate = hub_dir / "weights_manifest.json"
+    return str(candidate) if candidate.exists() else None
+
+
+def weight_spec(name: str, hub_dir: Path | None) -> WeightSpec:
+    """The manifest entry of ``name``; a local hub directory's own manifest pins what it holds."""
+    return get_weights(name, manifest=_local_manifest(hub_dir))
+
+
+def fetch_weights(spec: WeightSpec, hub_dir: Path | None = None, verify: bool = False) -> WeightFile:
+    """Find the bytes of ``spec`` along the source order, verifying what has a pinned hash."""
+    from . import hub
+
+    tried: list[str] = []
+    if spec.source == "bundled":
+        path = Path(str(resources.files("resnet_zoo") / spec.bundled_file))
+        hub.verify_file(path, spec.bundled_sha256, spec.name, force=verify)
+        return WeightFile(path, "resnet_zoo", "bundled")
+    location = spec.hub
+    if hub_dir is not None and location.published:
+        path = hub.LocalHub(hub_dir).resolve(location.repo_id, location.filename, location.revision)
+        tried.append(f"local hub {hub_dir}/models/{location.repo_id}@{location.revision[:12]}")
+        if path is not None:
+            hub.verify_file(path, location.sha256, spec.name, force=verify)
+            return WeightFile(path, "resnet_zoo", f"local hub {hub_dir}")
+    if location.published:
+        tried.append(f"hub {location.repo_id}@{location.revision[:12]}")
+        path = hub.hf_download(location.repo_id, location.filename, location.revision, spec.name)
+        if path is not None:
+            hub.verify_file(path, location.sha256, spec.name, force=verify)
+            return WeightFile(path, "resnet_zoo", f"hub {location.repo_id}")
+    origin = spec.origin
+    if origin.hf_hub_id:
+        tried.append(f"origin hub {origin.hf_hub_id}/{origin.hf_hub_filename}")
+        path = hub.hf_download(origin.hf_hub_id, origin.hf_hub_filename or "model.safetensors", None, spec.name)
+        if path is not None:
+            return WeightFile(path, origin.format, f"origin hub {origin.hf_hub_id}")
+    if origin.url:
+        tried.append(f"origin url {origin.url}")
+        path = hub.url_download(origin.url, spec.name, origin.url_hash_prefix)
+        if path is not None:
+            return WeightFile(path, origin.url_format, f"origin url {origin.url}")
+    offline = " (offline: HF_HUB_OFFLINE is set)" if hub.is_offline() else ""
     raise WeightsNotAvailableError(
-        f"no pretrained weights are published for {name!r} yet (pretrained={pretrained!r}); "
-        "use pretrained=False, or load a timm/torchvision state_dict with model.load_state_dict(...)")
+        f"weights {spec.name!r} are not available{offline}; tried: {'; '.join(tried) or 'no source listed'}. "
+        f"Hub cache: {hub.hub_cache_dir()}. Pre-fetch them while online with 'resnet-zoo download {spec.name}', "
+        f"or point hub_dir= / ${hub.HUB_DIR_ENV} at a local hub directory that has them")
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a weight file: safetensors memory-mapped; a .pth only without pickle code."""
+    if path.suffix == ".safetensors" or _is_safetensors(path):
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise IncompatibleCheckpointError(f"{path} is not a readable safetensors file: {e}") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as e:  # pickle refusing a global, a truncated zip, ...
+        raise IncompatibleCheckpointError(
+            f"{path} could not be read as a weights-only checkpoint ({type(e).__name__}: {e}); resnet_zoo "
+            "never unpickles code: convert the file to safetensors in a trusted environment") from None
+
+
+def _is_safetensors(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def adapt_input_conv(in_chans: int, weight: torch.Tensor) -> torch.Tensor:
+    """The stem conv for ``in_chans`` inputs, as timm's ``adapt_input_conv``: sum the RGB filters
+    for one channel; otherwise repeat them and scale by 3 / in_chans."""
+    dtype = weight.dtype
+    weight = weight.float()
+    out_chs, src_chans, kh, kw = weight.shape
+    if in_chans == src_chans:
+        return weight.to(dtype)
+    if in_chans == 1:
+        if src_chans > 3:
+            weight = weight.reshape(out_chs, src_chans // 3, 3, kh, kw).sum(dim=2)
+        else:
+            weight = weight.sum(dim=1, keepdim=True)
+    elif src_chans != 3:
+        raise IncompatibleCheckpointError(
+            f"cannot adapt a stem conv of {src_chans} input channels to in_chans={in_chans}; only 3-channel "
+            "weights can be repeated to other channel counts")
+    else:
+        repeat = int(math.ceil(in_chans / 3))
+        weight = weight.repeat(1, repeat, 1, 1)[:, :in_chans] * (3 / float(in_chans))
+    return weight.to(dtype)
+
+
+def _first_conv_key(model: nn.Module) -> str:
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return f"{name}.weight"
+    raise IncompatibleCheckpointError("model has no convolution")  # pragma: no cover
+
+
+def _classifier_keys(state_dict: dict[str, torch.Tensor]) -> list[str]:
+    return [k for k in state_dict if k.split(".")[0] == "fc" or k.startswith("head.fc.")]
+
+
+def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], weight_name: str,
+              weight_classes: int) -> nn.Module:
+    """Fill a meta-device ``model`` from ``state_dict`` (assign=True), adapting stem and head."""
+    stem_key = _first_conv_key(model)
+    target_chans = dict(model.named_parameters())[stem_key].shape[1]
+    if stem_key in state_dict and state_dict[stem_key].shape[1] != target_chans:
+        state_dict = dict(state_dict)
+        state_dict[stem_key] = adapt_input_conv(target_chans, state_dict[stem_key])
+    head_keys = _classifier_keys(state_dict)
+    wanted_classes = getattr(model, "num_classes", weight_classes)
+    new_head = wanted_classes != weight_classes
+    if new_head:
+        state_dict = {k: v for k, v in state_dict.items() if k not in head_keys}
+        if wanted_classes:
+            warnings.warn(f"{weight_name}: the classifier was trained for {weight_classes} classes; a new "
+                          f"{wanted_classes}-class classifier was initialised, train it before use",
+                          stacklevel=4)
+    result = model.load_state_dict(state_dict, strict=not new_head, assign=True)
+    if new_head:
+        stray = [k for k in result.missing_keys if not (k.startswith("fc.") or k.startswith("head.fc."))]
+        if stray or result.unexpected_keys:
+            raise IncompatibleCheckpointError(
+                f"{weight_name}: missing keys {stray[:8]}, unexpected keys {result.unexpected_keys[:8]}")
+        model.reset_classifier(wanted_classes)
+    leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if leftover:
+        raise IncompatibleCheckpointError(f"{weight_name}: no weights for {leftover[:8]}")
+    return model.eval()
+
+
+def _is_path(value: str) -> bool:
+    return value.endswith((".safetensors", ".pth", ".pt", ".bin")) or os.sep in value or os.path.exists(value)
+
+
+def resolve_weight_name(name: str, pretrained: bool | str, manifest: str | None = None) -> str:
+    """The manifest name that ``create_model(name, pretrained=...)`` asks for."""
+    from .registry import split_name
+
+    arch, tag = split_name(name)
+    if isinstance(pretrained, str):
+        if tag and pretrained != tag:
+            raise InvalidArgumentError(
+                f"{name!r} names the tag {tag!r} but pretrained={pretrained!r} names another; give one of them")
+        return pretrained if pretrained.startswith(f"{arch}.") else f"{arch}.{pretrained}"
+    return name if tag else get_weights(arch, manifest=manifest).name
+
+
+def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str, Any],
+                          hub_dir: str | os.PathLike[str] | None = None, verify: bool = False) -> nn.Module:
+    from . import hub
+    from .convert import CONVERTERS, verify_state_dict
+    from .convert.common import classifier_classes
+    from .registry import build_model, get_spec, model_args
+
+    spec_row = get_spec(name)
+    if isinstance(pretrained, str) and _is_path(pretrained):
+        path = Path(pretrained)
+        if not path.is_file():
+            raise WeightsNotAvailableError(f"pretrained={pretrained!r}: no such file; give the path to a "
+                                           ".safetensors file, a weight tag, or True")
+        state_dict = read_state_dict(path)
+        _check_file_arch(path, spec_row.name)
+        verify_state_dict(state_dict, spec_row.name, source=str(path))
+        weight_name, weight_classes = str(path), classifier_classes(state_dict)
+        defaults: dict[str, Any] = {"num_classes": weight_classes or None}
+        pretrained_cfg: WeightSpec | None = None
+    else:
+        local = hub.hub_dir_from_env(hub_dir)
+        weight_name = resolve_weight_name(name, pretrained, _local_manifest(local))
+        spec = pretrained_cfg = weight_spec(weight_name, local)
+        if spec.arch != spec_row.name:
+            raise InvalidArgumentError(f"weights {weight_name!r} are for {spec.arch!r}, not {spec_row.name!r}")
+        found = fetch_weights(spec, local, verify=verify)
+        logger.info("%s: loading from %s (%s)", spec.name, found.source, found.path)
+        state_dict = read_state_dict(found.path)
+        if found.format != "resnet_zoo":
+            state_dict = CONVERTERS[found.format](state_dict, spec.arch)
+        else:
+            verify_state_dict(state_dict, spec.arch, source=found.source)
+        weight_classes = spec.num_classes
+        defaults = {"num_classes": spec.num_classes, "in_chans": spec.preprocessing.input_size[0]}
+    args = {**defaults, **{k: v for k, v in overrides.items() if v is not None}}
+    model_args(spec_row.name, **args)  # validate before building
+    with torch.device("meta"):
+        model = build_model(spec_row.name, **args)
+    model = load_into(model, state_dict, weight_name, weight_classes)
+    model.pretrained_cfg = pretrained_cfg  # type: ignore[assignment]
+    return model
+
+
+def _check_file_arch(path: Path, arch: str) -> None:
+    """A safetensors file written by ``resnet-zoo convert`` names its arch; refuse another arch."""
+    if path.suffix != ".safetensors":
+        return
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception:
+        return  # unreadable files are reported by read_state_dict
+    if meta.get("arch") and meta["arch"] != arch:
+        raise IncompatibleCheckpointError(
+            f"{path} holds weights for {meta['arch']!r} (tag {meta.get('tag', '?')}), not {arch!r}; "
+            f"use create_model({meta['arch']!r}, pretrained={str(path)!r})")

@@ -1,3 +1,18 @@
+import os
+import socket
+import tempfile
+
+# No test reaches the internet or the user's caches: huggingface_hub reads these at import, so
+# they are set before anything imports it. Tests that need a Hub start olah on loopback.
+with socket.socket() as _s:
+    _s.bind(("127.0.0.1", 0))
+    _CLOSED_PORT = _s.getsockname()[1]
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{_CLOSED_PORT}"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="resnet-zoo-tests-hf-")
+os.environ.pop("HF_HUB_OFFLINE", None)
+os.environ.pop("RESNET_ZOO_HUB_DIR", None)
+os.environ.pop("RESNET_ZOO_MANIFEST", None)
+
 import pytest
 import torch
 

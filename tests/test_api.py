@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import resnet_zoo
-from resnet_zoo import InvalidArgumentError, ResNetZooError, UnknownModelError, WeightsNotAvailableError
+from resnet_zoo import InvalidArgumentError, ResNetZooError, UnknownModelError
 
 ALL_ISSUE_NAMES = """
 resnet10t resnet14t resnet18 resnet18d resnet26 resnet26d resnet26t resnet34 resnet34d resnet50
@@ -150,8 +150,12 @@ def test_bad_arguments_to_the_classes_directly():
 def test_pretrained_argument():
     with pytest.raises(InvalidArgumentError, match="pretrained=3"):
         resnet_zoo.create_model("resnet18", pretrained=3)
-    with pytest.raises(ResNetZooError):
-        resnet_zoo.create_model("resnet18", pretrained=True)
+    with pytest.raises(UnknownModelError, match="unknown weight 'resnet18.b9_in1k'"):
+        resnet_zoo.create_model("resnet18", pretrained="b9_in1k")
+    with pytest.raises(UnknownModelError, match="'seresnet18' has no pretrained weights"):
+        resnet_zoo.create_model("seresnet18", pretrained=True)
+    with pytest.raises(InvalidArgumentError, match="names the tag 'a1_in1k' but pretrained='a2_in1k'"):
+        resnet_zoo.create_model("resnet18.a1_in1k", pretrained="a2_in1k")
 
 
 def test_arch_dot_tag_names_build_the_arch():

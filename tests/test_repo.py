@@ -22,6 +22,7 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     test_command = ".venv/bin/python -m pytest -n 2"
     assert test_command in README and test_command in ci
+    assert ".venv/bin/resnet-zoo build-hub --to local_hub --source random --names " in README
     assert ".venv/bin/resnet-zoo check --reference timm" in README
 
 
@@ -38,5 +39,6 @@ def test_wheel_ships_the_manifest(tmp_path):
     wheel = next(tmp_path.glob("resnet_zoo-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         shipped = zf.read("resnet_zoo/weights_manifest.json")
+        assert len(zf.read("resnet_zoo/data/imagenet-1k.txt").splitlines()) == 1000
         assert "resnet_zoo/hubconf.py" not in zf.namelist()
     assert shipped == (REPO / "weights_manifest.json").read_bytes()

@@ -1,0 +1,14 @@
+"""Origin checkpoint layouts -> resnet_zoo state_dicts: one module per source format.
+
+Converters are pure key and layout maps over tensors; they know nothing of files or hubs. Each
+is strict: a key it cannot place, a key the architecture needs but the checkpoint lacks, or a
+shape that does not fit raises :class:`~resnet_zoo.errors.IncompatibleCheckpointError` listing them.
+"""
+
+from .common import expected_shapes, strip_wrappers, verify_state_dict
+from .timm import from_timm
+from .torchvision import from_torchvision
+
+CONVERTERS = {"timm": from_timm, "torchvision": from_torchvision, "resnet_zoo": from_timm}
+
+__all__ = ["from_timm", "from_torchvision", "verify_state_dict", "expected_shapes", "strip_wrappers", "CONVERTERS"]

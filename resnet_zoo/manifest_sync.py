@@ -1,0 +1,99 @@
+"""``resnet-zoo manifest sync``: regenerate the manifest from the installed timm's pretrained configs
+and timm's published ImageNet results. A tool-time module: it imports timm, the runtime never does.
+
+Published Hub locations, parity records and entries of our own (bundled weights) are carried
+over from the current manifest, so syncing never loses what publishing recorded.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any
+
+from .manifest import (TIMM_RESULTS_CITATION, HubLocation, Origin, Parity, Preprocessing, ReportedAccuracy,
+                       WeightSpec, read_manifest_file)
+from .registry import get_spec, list_models
+
+HASH_IN_NAME = re.compile(r"-([0-9a-f]{6,64})\.(?:pth|pt|bin|h5)$")
+LABEL_SETS = {1000: "imagenet-1k", 0: "none"}
+
+
+def hash_prefix(url: str) -> str:
+    """The sha256 prefix a ``name-<hash>.pth`` file name carries (torch.hub's convention)."""
+    match = HASH_IN_NAME.search(url or "")
+    return match.group(1) if match else ""
+
+
+def read_results(csv_path: Path) -> dict[str, list[ReportedAccuracy]]:
+    out: dict[str, list[ReportedAccuracy]] = {}
+    with open(csv_path, newline="") as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["model"], []).append(ReportedAccuracy(
+                img_size=int(row["img_size"]), top1=float(row["top1"]), top5=float(row["top5"]),
+                crop_pct=float(row["crop_pct"]), interpolation=row["interpolation"], citation=TIMM_RESULTS_CITATION))
+    return {k: sorted(v, key=lambda r: r.img_size) for k, v in out.items()}
+
+
+def _papers(cfg: dict[str, Any], arch: str) -> tuple[str, ...]:
+    ids = cfg.get("paper_ids") or ()
+    ids = (ids,) if isinstance(ids, str) else tuple(ids)
+    return tuple(dict.fromkeys((*ids, get_spec(arch).paper)))
+
+
+def timm_entries(results: dict[str, list[ReportedAccuracy]]) -> list[WeightSpec]:
+    import timm
+    from timm.models import get_pretrained_cfg
+    from timm.models._registry import _model_default_cfgs
+
+    registered = set(list_models())
+    entries = []
+    for name in timm.list_pretrained():
+        arch, _, tag = name.partition(".")
+        if arch not in registered:
+            continue
+        cfg = get_pretrained_cfg(name).to_dict()
+        url = cfg.get("url") or ""
+        test_size = cfg.get("test_input_size")
+        entries.append(WeightSpec(
+            name=name, arch=arch, tag=tag, default=list(_model_default_cfgs[arch].tags)[0] == tag,
+            num_classes=cfg["num_classes"], label_set=LABEL_SETS.get(cfg["num_classes"], f"{cfg['num_classes']}-classes"),
+            preprocessing=Preprocessing(
+                input_size=tuple(cfg["input_size"]), interpolation=cfg["interpolation"], mean=tuple(cfg["mean"]),
+                std=tuple(cfg["std"]), crop_pct=cfg["crop_pct"], crop_mode=cfg.get("crop_mode") or "center",
+                test_input_size=tuple(test_size) if test_size else None, test_crop_pct=cfg.get("test_crop_pct")),
+            license=cfg.get("license") or "unknown", source="hub", paper=_papers(cfg, arch),
+            source_url=cfg.get("origin_url") or "", reported=tuple(results.get(name, ())),
+            origin=Origin(library="timm", library_version=timm.__version__, hf_hub_id=cfg.get("hf_hub_id") or "",
+                          hf_hub_filename="model.safetensors" if cfg.get("hf_hub_id") else "", url=url,
+                          url_hash_prefix=hash_prefix(url), format="timm",
+                          url_format="torchvision" if "download.pytorch.org" in url else "timm"),
+        ))
+    order = {a: i for i, a in enumerate(list_models())}
+    return sorted(entries, key=lambda e: order[e.arch])  # registry order, timm's tag order within an arch
+
+
+def sync(manifest_path: Path, results_csv: Path) -> list[WeightSpec]:
+    """The regenerated entries: timm's, with published hub/parity records and our own entries kept."""
+    from dataclasses import replace
+
+    current = read_manifest_file(manifest_path) if manifest_path.exists() else {}
+    entries = []
+    for entry in timm_entries(read_results(results_csv)):
+        old = current.get(entry.name)
+        if old is not None and (old.hub != HubLocation() or old.parity != Parity()):
+            entry = replace(entry, hub=old.hub, parity=old.parity)
+        entries.append(entry)
+    generated = {e.name for e in entries}
+    entries += [e for n, e in current.items() if n not in generated and e.origin.library != "timm"]
+    return entries
+
+
+def write_imagenet_labels(path: Path) -> None:
+    """ImageNet-1k class names in index order, from timm's bundled class info (generated data)."""
+    from timm.data import ImageNetInfo
+
+    names = ImageNetInfo().label_descriptions()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(names) + "\n")
