@@ -139,6 +139,9 @@ def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, grad_checkpointing:
 class ClassifierMixin:
     """timm's classifier contract on top of ``self.global_pool`` and ``self.fc``."""
 
+    def params_are_meta(self) -> bool:
+        return next(self.parameters()).is_meta  # type: ignore[attr-defined]
+
     num_classes: int
     num_features: int
     drop_rate: float
@@ -288,6 +291,8 @@ class ResNet(ClassifierMixin, nn.Module):
     @torch.no_grad()
     def init_weights(self, zero_init_last: bool = True) -> None:
         """He (fan-out) init for convs, as timm and torchvision; optionally zero each branch's last BN."""
+        if self.params_are_meta():
+            return  # built on "meta" for weights that follow: nothing to initialise
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

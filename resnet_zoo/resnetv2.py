@@ -217,6 +217,8 @@ class ResNetV2(ClassifierMixin, nn.Module):
 
     @torch.no_grad()
     def init_weights(self, zero_init_last: bool = False) -> None:
+        if self.params_are_meta():
+            return  # built on "meta" for weights that follow: nothing to initialise
         for name, m in self.named_modules():
             if isinstance(m, nn.Conv2d) and name == "head.fc":
                 nn.init.normal_(m.weight, std=0.01)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 
 import torch
 
@@ -41,13 +43,14 @@ def classifier_classes(state_dict: Mapping[str, torch.Tensor]) -> int:
     return 0
 
 
-def expected_shapes(arch: str, num_classes: int, in_chans: int = 3) -> dict[str, tuple[int, ...]]:
+@lru_cache(maxsize=64)
+def expected_shapes(arch: str, num_classes: int, in_chans: int = 3) -> Mapping[str, tuple[int, ...]]:
     """Every state_dict key of ``arch`` with its shape, from a model built on the meta device."""
     from ..registry import build_model
 
     with torch.device("meta"):
         model = build_model(arch, num_classes=num_classes, in_chans=in_chans)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return MappingProxyType({k: tuple(v.shape) for k, v in model.state_dict().items()})
 
 
 def verify_state_dict(state_dict: Mapping[str, torch.Tensor], arch: str, source: str,
