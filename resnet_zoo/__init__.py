@@ -14,11 +14,12 @@ from .resnet import ResNet
 from .resnetv2 import ResNetV2
 from .seed_api import ResNet50, ResNet101, ResNet152
 from .specs import SPECS, ResNetSpec
+from .tuning import freeze, param_groups, unfreeze
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "create_model", "list_models", "list_pretrained", "get_weights", "WeightSpec", "is_model", "model_info", "get_spec", "ModelInfo", "ResNet", "ResNetV2",
+    "create_model", "list_models", "freeze", "unfreeze", "param_groups", "list_pretrained", "get_weights", "WeightSpec", "is_model", "model_info", "get_spec", "ModelInfo", "ResNet", "ResNetV2",
     "ResNetSpec", "SPECS", "ResNet50", "ResNet101", "ResNet152", "ResNetZooError", "UnknownModelError",
     "InvalidArgumentError", "WeightsNotAvailableError", "IntegrityError", "IncompatibleCheckpointError",
     "__version__",

@@ -162,7 +162,7 @@ def _cmd_build_hub(args: argparse.Namespace) -> int:
     print(_table([[r.name, f"{r.size_mb:.1f}", r.revision[:12], f"{r.max_abs_diff:.2e}", f"{r.loaded_diff:.2e}",
                    "-" if r.hub_diff is None else f"{r.hub_diff:.2e}"] for r in rows],
                  ["weight", "MiB", "revision", "convert max|d|", "create_model max|d|", "torch.hub max|d|"]))
-    print(f"\n{len(rows)} weights converted, published to {args.to}, loaded back and matching timm")
+    print(f"\n{len(rows)} weights converted, published to {args.to}, loaded back and matching their reference (timm for timm weights)")
     return 0
 
 
@@ -175,6 +175,53 @@ def _cmd_download(args: argparse.Namespace) -> int:
     for name in select_tags(args.tags):
         found = fetch_weights(weight_spec(name, hub_dir), hub_dir, verify=True)
         print(f"{name}: {found.path} ({found.source})")
+    return 0
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    import logging
+
+    from .finetune import FinetuneConfig, run
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cfg = FinetuneConfig(model=args.model, data=args.data, out=args.out, pretrained=args.pretrained,
+                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, warmup_epochs=args.warmup_epochs,
+                         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, freeze=args.freeze,
+                         val_fraction=args.val_fraction, amp=args.amp, seed=args.seed, resume=args.resume,
+                         hub_dir=args.hub_dir, progress=not args.no_progress, max_steps=args.max_steps)
+    best = run(cfg)
+    if best.get("epoch"):
+        print(f"best: epoch {best['epoch']} val_acc {best['val_acc']:.4f}; checkpoint {Path(args.out) / 'best'}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from .predict import load_predictor, write_grid
+
+    predictor = load_predictor(args.model, hub_dir=args.hub_dir)
+    images = []
+    for path in args.images:
+        try:
+            with Image.open(path) as img:
+                images.append(img.copy())
+        except (OSError, ValueError) as e:
+            raise ResNetZooError(f"cannot read image {path!r}: {e}") from None
+    results = predictor(images, topk=args.topk)
+    for path, preds in zip(args.images, results):
+        print(f"{path}: " + ", ".join(f"{label} {prob:.3f}" for label, prob in preds))
+    if args.grid:
+        width, height = write_grid(images, results, args.grid)
+        print(f"wrote {args.grid} ({width}x{height})")
+    return 0
+
+
+def _cmd_digits_export(args: argparse.Namespace) -> int:
+    from .predict import export_digits
+
+    n = export_digits(args.out, split=args.split, rotate=args.rotate, limit=args.limit)
+    print(f"wrote {n} digit images to {args.out}/<label>/")
     return 0
 
 
@@ -239,6 +286,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tags", nargs="+")
     p.add_argument("--hub-dir", help="a local hub directory")
     p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("finetune", help="fine-tune a model on an image folder or the digits (torchrun: DDP)")
+    p.add_argument("model", help="architecture or arch.tag")
+    p.add_argument("--data", required=True, help="ImageFolder directory (class per sub-folder), or 'digits'")
+    p.add_argument("--out", required=True, help="output folder: best/ and last/ checkpoints, metrics.jsonl")
+    p.add_argument("--pretrained", nargs="?", const=True, default=False,
+                   help="start from weights: the default (no value), a tag, or a .safetensors path")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup-epochs", type=float, default=1.0)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--freeze", metavar="GROUP", help="freeze the stem and stages up to GROUP, e.g. layer2")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="held out per class when there is no val/ folder")
+    p.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU, fp16/bf16 on CUDA)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from --out/last")
+    p.add_argument("--hub-dir", help="a local hub directory for --pretrained")
+    p.add_argument("--max-steps", type=int, help="at most this many batches per epoch")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_finetune)
+
+    p = sub.add_parser("predict", help="top-k labels of images, with the weight's own transform")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--model", required=True, help="weight tag, architecture, or a finetune checkpoint")
+    p.add_argument("--topk", type=int, default=5)
+    p.add_argument("--grid", help="also write a PNG of the images with their top-1 label")
+    p.add_argument("--hub-dir")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("digits", help="the built-in digits dataset")
+    dsub = p.add_subparsers(dest="digits_command", required=True)
+    d = dsub.add_parser("export", help="write digits as PNGs in ImageFolder layout")
+    d.add_argument("out")
+    d.add_argument("--split", choices=("test", "train"), default="test")
+    d.add_argument("--rotate", type=int, default=0, help="rotate by this many degrees (a derived task)")
+    d.add_argument("--limit", type=int)
+    d.set_defaults(func=_cmd_digits_export)
     return parser
 
 

@@ -40,17 +40,6 @@ def conv1x1(in_chs: int, out_chs: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_chs, out_chs, 1, stride=stride, bias=False)
 
 
-class BatchNormAct2d(nn.BatchNorm2d):
-    """BatchNorm followed by ReLU in one module (timm's ``BatchNormAct2d``: same state_dict keys)."""
-
-    def __init__(self, num_features: int, apply_act: bool = True) -> None:
-        super().__init__(num_features)
-        self.act = nn.ReLU(inplace=True) if apply_act else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(super().forward(x))
-
-
 class AvgPool2dSame(nn.AvgPool2d):
     """2x2 average pool with TF 'SAME' padding, used by avg-down shortcuts inside dilated stages."""
 

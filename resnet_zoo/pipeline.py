@@ -47,6 +47,18 @@ def default_repo_id(tag: str) -> str:
     return f"{DEFAULT_ORG}/{tag}"
 
 
+def reference_model(spec: WeightSpec, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """The implementation a weight came from, holding its origin weights: timm's model for timm
+    weights; for weights of our own (bundled), our model loaded from the origin file as it is."""
+    if spec.origin.library == "timm":
+        return timm_reference(spec, state_dict)
+    from .registry import build_model
+
+    model = build_model(spec.arch, num_classes=spec.num_classes, in_chans=spec.preprocessing.input_size[0])
+    model.load_state_dict(state_dict, strict=True)
+    return model.eval()
+
+
 def timm_reference(spec: WeightSpec, state_dict: dict[str, torch.Tensor] | None) -> torch.nn.Module:
     import timm
 
@@ -59,8 +71,11 @@ def timm_reference(spec: WeightSpec, state_dict: dict[str, torch.Tensor] | None)
 
 def origin_state_dict(spec: WeightSpec, source: str, seed: int = 0) -> tuple[dict[str, torch.Tensor], str, str]:
     """(state_dict in the origin's layout, its key format, where it came from)."""
-    from .weights import read_state_dict
+    from .weights import fetch_weights, read_state_dict
 
+    if spec.source == "bundled":  # our own weight: the shipped file is its origin, whatever the source
+        found = fetch_weights(spec)
+        return read_state_dict(found.path), "resnet_zoo", f"bundled {spec.bundled_file}"
     if source == "random":
         torch.manual_seed(zlib.crc32(spec.name.encode()) + seed)
         model = randomize_(timm_reference(spec, None), seed=zlib.crc32(spec.name.encode()) + seed)
@@ -103,8 +118,13 @@ def check_against_reference(model: torch.nn.Module, reference: torch.nn.Module, 
     if not max_diff <= RTOL * scale or (top5 is not None and top5 < 1.0):
         raise ParityMismatchError(f"{spec.name}: max |delta| {max_diff:.3e} exceeds {RTOL:g} x {scale:.3e} "
                                   f"or top-5 agreement {top5} < 1 on {recipe}")
-    return Parity(reference=f"timm {__import__('timm').__version__} {spec.arch}", input=recipe,
-                  max_abs_diff=max_diff, top5_agreement=top5)
+    if spec.origin.library == "timm":
+        import timm
+
+        where = f"timm {timm.__version__} {spec.arch}"
+    else:
+        where = f"resnet_zoo {__version__} {spec.arch} with the origin file"
+    return Parity(reference=where, input=recipe, max_abs_diff=max_diff, top5_agreement=top5)
 
 
 def write_config(spec: WeightSpec, path: Path) -> None:
@@ -226,7 +246,7 @@ def convert(tag: str, out_dir: str | Path, source: str = "timm", seed: int = 0,
         save_file({k: v.contiguous() for k, v in ours_sd.items()}, str(staged / WEIGHTS_FILE), metadata=metadata)
         ours = create_model(spec.arch, pretrained=str(staged / WEIGHTS_FILE), num_classes=spec.num_classes,
                             in_chans=spec.preprocessing.input_size[0])
-        reference = timm_reference(spec, origin_sd)
+        reference = reference_model(spec, origin_sd)
         parity = check_against_reference(ours, reference, spec)
         spec = replace(spec, parity=parity)
         write_config(spec, staged / "config.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -91,7 +91,8 @@ def build_model(name: str, **overrides: Any) -> nn.Module:
 
 
 def create_model(name: str, pretrained: bool | str = False, num_classes: int | None = None,
-                 in_chans: int | None = None, hub_dir: str | None = None, **kwargs: Any) -> nn.Module:
+                 in_chans: int | None = None, hub_dir: str | None = None, features_only: bool = False,
+                 out_indices: Sequence[int] | None = None, **kwargs: Any) -> nn.Module:
     """Build a registered ResNet by name, optionally with pretrained weights.
 
     Args:
@@ -103,6 +104,8 @@ def create_model(name: str, pretrained: bool | str = False, num_classes: int | N
             the spec's. A count other than the weight's gets a new, randomly initialised classifier.
         in_chans: input channels; defaults to 3. Pretrained stems are adapted as timm does.
         hub_dir: a local hub directory to load weights from (default ``$RESNET_ZOO_HUB_DIR``).
+        features_only: return a backbone whose forward gives the list of feature maps (stem, then
+            one per stage) at ``out_indices`` (default: all); ``.feature_info`` describes them.
         **kwargs: architecture overrides such as ``drop_rate``, ``drop_path_rate``,
             ``global_pool``, ``output_stride``, ``shortcut``, ``zero_init_last``.
     """
@@ -111,13 +114,21 @@ def create_model(name: str, pretrained: bool | str = False, num_classes: int | N
             f"pretrained={pretrained!r} ({type(pretrained).__name__}) is invalid; use False, True, a weight tag "
             "or a path to a .safetensors file")
     spec = get_spec(name)
+    if features_only and num_classes:
+        raise InvalidArgumentError(f"features_only=True returns feature maps; num_classes={num_classes} has no "
+                                   "classifier to size (leave it out)")
+    if out_indices is not None and not features_only:
+        raise InvalidArgumentError("out_indices selects feature maps of a features_only=True backbone; "
+                                   "pass features_only=True too")
     overrides = dict(kwargs, num_classes=num_classes, in_chans=in_chans)
     if pretrained:
         from .weights import load_pretrained_model  # the weights road is only walked when asked for
 
-        return load_pretrained_model(name, pretrained, overrides, hub_dir=hub_dir)
-    model_args(spec.name, **overrides)  # validate names before building
-    return build_model(spec.name, **overrides)
+        model = load_pretrained_model(name, pretrained, overrides, hub_dir=hub_dir)
+    else:
+        model_args(spec.name, **overrides)  # validate names before building
+        model = build_model(spec.name, **overrides)
+    return model.as_backbone(out_indices) if features_only else model
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 
+from .base import ResNetBase, Tap
 from .errors import InvalidArgumentError
-from .layers import (ATTENTIONS, GLOBAL_POOLS, DropPath, GlobalPool, ZeroPadShortcut, conv1x1,
-                     conv3x3, drop_path_rates, make_attention, projection_shortcut)
+from .layers import (ATTENTIONS, GLOBAL_POOLS, DropPath, ZeroPadShortcut, conv1x1, conv3x3, drop_path_rates,
+                     make_attention, projection_shortcut)
 
 BLOCKS = ("basic", "bottleneck")
 STEMS = ("", "deep", "deep_tiered", "cifar")
@@ -126,61 +125,7 @@ class Bottleneck(nn.Module):
         return self.act3(x + shortcut)
 
 
-def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, grad_checkpointing: bool) -> torch.Tensor:
-    """Run blocks in order, recomputing each block's activations in backward when checkpointing."""
-    for block in blocks:
-        if grad_checkpointing and torch.is_grad_enabled():
-            x = checkpoint(block, x, use_reentrant=False)
-        else:
-            x = block(x)
-    return x
-
-
-class ClassifierMixin:
-    """timm's classifier contract on top of ``self.global_pool`` and ``self.fc``."""
-
-    def params_are_meta(self) -> bool:
-        return next(self.parameters()).is_meta  # type: ignore[attr-defined]
-
-    num_classes: int
-    num_features: int
-    drop_rate: float
-    global_pool: GlobalPool
-    fc: nn.Module
-
-    def _make_head(self, num_classes: int, global_pool: str) -> None:
-        self.num_classes = num_classes
-        self.global_pool = GlobalPool(global_pool)
-        self.head_hidden_size = self.num_features * self.global_pool.feat_mult()
-        self.fc = nn.Linear(self.head_hidden_size, num_classes) if num_classes else nn.Identity()
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
-        """Replace the classifier with a freshly initialised one (``num_classes=0`` removes it)."""
-        global_pool = self.global_pool.pool_type if global_pool is None else global_pool
-        validate_common_args(num_classes=num_classes, in_chans=1, output_stride=32, global_pool=global_pool,
-                             drop_rate=0.0, drop_path_rate=0.0)
-        device = next(self.parameters()).device  # type: ignore[attr-defined]
-        self._make_head(num_classes, global_pool)
-        self.fc.to(device)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.global_pool(x)
-        if self.drop_rate:
-            x = F.dropout(x, p=self.drop_rate, training=self.training)  # type: ignore[attr-defined]
-        return x if pre_logits else self.fc(x)
-
-    def set_grad_checkpointing(self, enable: bool = True) -> None:
-        """Trade compute for memory: recompute each block's activations during backward."""
-        self.grad_checkpointing = enable
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))  # type: ignore[attr-defined]
-
-
-class ResNet(ClassifierMixin, nn.Module):
+class ResNet(ResNetBase):
     """The configurable ResNet v1 (and CIFAR ResNet) of the zoo.
 
     Args:
@@ -304,7 +249,14 @@ class ResNet(ClassifierMixin, nn.Module):
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         return self.act1(self.bn1(self.conv1(x)))
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.stem(x))
-        blocks = [b for name in self.stage_names for b in getattr(self, name)]
-        return run_blocks(blocks, x, self.grad_checkpointing)
+    def feature_taps(self) -> list[Tap]:
+        """Stem (to ``act1``), then each stage; the stem pool opens the first stage's tap."""
+        stages = [list(getattr(self, name)) for name in self.stage_names]
+        return [[self.stem], [self.maxpool, *stages[0]], *stages[1:]]
+
+    def group_modules(self, group: str) -> list[nn.Module]:
+        if group == "stem":
+            return [self.conv1, self.bn1, self.maxpool]
+        if group == "head":
+            return [self.fc]
+        return [getattr(self, group)]

@@ -3,7 +3,9 @@
 BN-ReLU comes before each convolution, the shortcut takes the pre-activated input where it needs
 a projection, and one final BN-ReLU closes the trunk. Module names equal timm's ``resnetv2_*``
 (BatchNorm variants): ``stem.conv`` (or ``stem.conv1/2/3``), ``stages.0.blocks.0.norm1``,
-``downsample.conv``, ``norm``, ``head.fc`` (a 1x1 conv).
+``downsample.conv``, ``norm``, ``head.fc`` (a 1x1 conv). timm's ``BatchNormAct2d`` has plain
+BatchNorm keys, so here a BatchNorm2d and a separate ReLU load the same checkpoints, and
+``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` cannot drop the activation.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import InvalidArgumentError
-from .layers import BatchNormAct2d, DropPath, GlobalPool, avg_down_pool, conv_padding, drop_path_rates, make_divisible
-from .resnet import ClassifierMixin, _check_choice, run_blocks, validate_common_args
+from .layers import DropPath, GlobalPool, avg_down_pool, conv_padding, drop_path_rates, make_divisible
+from .base import ResNetBase, Tap
+from .resnet import _check_choice, validate_common_args
 
 V2_STEMS = ("", "deep", "tiered")
 
@@ -48,9 +51,9 @@ class PreActBasic(nn.Module):
                  shortcut: nn.Module | None, drop_path: float) -> None:
         super().__init__()
         self.downsample = shortcut
-        self.norm1 = BatchNormAct2d(in_chs)
+        self.norm1 = nn.BatchNorm2d(in_chs)
         self.conv1 = _conv(in_chs, out_chs, 3, stride, first_dilation)
-        self.norm2 = BatchNormAct2d(out_chs)
+        self.norm2 = nn.BatchNorm2d(out_chs)
         self.conv2 = _conv(out_chs, out_chs, 3, dilation=dilation)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
@@ -58,9 +61,9 @@ class PreActBasic(nn.Module):
         nn.init.zeros_(self.conv2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x_preact = self.norm1(x)
+        x_preact = F.relu(self.norm1(x))
         shortcut = x if self.downsample is None else self.downsample(x_preact)
-        x = self.conv2(self.norm2(self.conv1(x_preact)))
+        x = self.conv2(F.relu(self.norm2(self.conv1(x_preact))))
         return self.drop_path(x) + shortcut
 
 
@@ -72,11 +75,11 @@ class PreActBottleneck(nn.Module):
         super().__init__()
         mid_chs = make_divisible(out_chs * 0.25)
         self.downsample = shortcut
-        self.norm1 = BatchNormAct2d(in_chs)
+        self.norm1 = nn.BatchNorm2d(in_chs)
         self.conv1 = _conv(in_chs, mid_chs, 1)
-        self.norm2 = BatchNormAct2d(mid_chs)
+        self.norm2 = nn.BatchNorm2d(mid_chs)
         self.conv2 = _conv(mid_chs, mid_chs, 3, stride, first_dilation)
-        self.norm3 = BatchNormAct2d(mid_chs)
+        self.norm3 = nn.BatchNorm2d(mid_chs)
         self.conv3 = _conv(mid_chs, out_chs, 1)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
@@ -84,11 +87,11 @@ class PreActBottleneck(nn.Module):
         nn.init.zeros_(self.conv3.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x_preact = self.norm1(x)
+        x_preact = F.relu(self.norm1(x))
         shortcut = x if self.downsample is None else self.downsample(x_preact)
         x = self.conv1(x_preact)
-        x = self.conv2(self.norm2(x))
-        x = self.conv3(self.norm3(x))
+        x = self.conv2(F.relu(self.norm2(x)))
+        x = self.conv3(F.relu(self.norm3(x)))
         return self.drop_path(x) + shortcut
 
 
@@ -118,7 +121,7 @@ class ClassifierHead(nn.Module):
         return x.flatten(1) if pre_logits else self.fc(x).flatten(1)
 
 
-class ResNetV2(ClassifierMixin, nn.Module):
+class ResNetV2(ResNetBase):
     """Pre-activation ResNet with BatchNorm.
 
     Args:
@@ -153,9 +156,11 @@ class ResNetV2(ClassifierMixin, nn.Module):
         if stem_type:
             mid = (3 * stem_width // 8, stem_width // 2) if stem_type == "tiered" else (stem_width // 2,) * 2
             stem["conv1"] = _conv(in_chans, mid[0], 3, stride=2)
-            stem["norm1"] = BatchNormAct2d(mid[0])
+            stem["norm1"] = nn.BatchNorm2d(mid[0])
+            stem["act1"] = nn.ReLU(inplace=True)
             stem["conv2"] = _conv(mid[0], mid[1], 3)
-            stem["norm2"] = BatchNormAct2d(mid[1])
+            stem["norm2"] = nn.BatchNorm2d(mid[1])
+            stem["act2"] = nn.ReLU(inplace=True)
             stem["conv3"] = _conv(mid[1], stem_width, 3)
         else:
             stem["conv"] = _conv(in_chans, stem_width, 7, stride=2)
@@ -189,7 +194,7 @@ class ResNetV2(ClassifierMixin, nn.Module):
         self.stage_names = [f"stages.{i}" for i in range(len(stages))]
 
         self.num_features = prev_chs
-        self.norm = BatchNormAct2d(prev_chs)
+        self.norm = nn.BatchNorm2d(prev_chs)
         self._make_head(num_classes, global_pool)
         self.init_weights(zero_init_last)
 
@@ -228,10 +233,27 @@ class ResNetV2(ClassifierMixin, nn.Module):
             elif zero_init_last and isinstance(m, (PreActBasic, PreActBottleneck)):
                 m.zero_init_last()
 
+    def feature_taps(self) -> list[Tap]:
+        """Stem up to its last conv (before the pool), then each stage (pre final norm), as timm."""
+        stem = [m for name, m in self.stem.named_children() if name != "pool"]
+        stages = [list(stage.blocks) for stage in self.stages]
+        return [stem, [self.stem.pool, *stages[0]], *stages[1:]]
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        blocks = [b for stage in self.stages for b in stage.blocks]
-        return self.norm(run_blocks(blocks, x, self.grad_checkpointing))
+        return F.relu(self.norm(super().forward_features(x)))
+
+    def empty_stage(self) -> nn.Module:
+        return ResNetStage([])
+
+    def prune_trunk_end(self) -> None:
+        self.norm = nn.Identity()
+
+    def group_modules(self, group: str) -> list[nn.Module]:
+        if group == "stem":
+            return [self.stem]
+        if group == "head":
+            return [self.norm, self.head]
+        return [self.get_submodule(group)]
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         return self.head(x, pre_logits=pre_logits)

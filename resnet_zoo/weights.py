@@ -198,7 +198,7 @@ def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str
                           hub_dir: str | os.PathLike[str] | None = None, verify: bool = False) -> nn.Module:
     from . import hub
     from .convert import CONVERTERS, verify_state_dict
-    from .convert.common import classifier_classes
+    from .convert.common import checkpoint_in_chans, classifier_classes
     from .registry import build_model, get_spec, model_args
 
     spec_row = get_spec(name)
@@ -211,7 +211,7 @@ def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str
         _check_file_arch(path, spec_row.name)
         verify_state_dict(state_dict, spec_row.name, source=str(path))
         weight_name, weight_classes = str(path), classifier_classes(state_dict)
-        defaults: dict[str, Any] = {"num_classes": weight_classes or None}
+        defaults: dict[str, Any] = {"num_classes": weight_classes, "in_chans": checkpoint_in_chans(state_dict)}
         pretrained_cfg: WeightSpec | None = None
     else:
         local = hub.hub_dir_from_env(hub_dir)

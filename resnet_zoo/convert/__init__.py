@@ -9,6 +9,6 @@ from .common import expected_shapes, strip_wrappers, verify_state_dict
 from .timm import from_timm
 from .torchvision import from_torchvision
 
-CONVERTERS = {"timm": from_timm, "torchvision": from_torchvision, "resnet_zoo": from_timm}
+CONVERTERS = {"timm": from_timm, "torchvision": from_torchvision, "resnet_zoo": from_timm}  # ours == timm's keys
 
 __all__ = ["from_timm", "from_torchvision", "verify_state_dict", "expected_shapes", "strip_wrappers", "CONVERTERS"]

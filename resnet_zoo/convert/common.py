@@ -11,6 +11,7 @@ import torch
 from ..errors import IncompatibleCheckpointError
 
 CLASSIFIER_KEYS = ("fc.weight", "head.fc.weight")
+STEM_KEYS = ("conv1.weight", "conv1.0.weight", "stem.conv.weight", "stem.conv1.weight")
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema", "model_ema")
 _PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP and torch.compile wrappers
 
@@ -43,6 +44,14 @@ def classifier_classes(state_dict: Mapping[str, torch.Tensor]) -> int:
     return 0
 
 
+def checkpoint_in_chans(state_dict: Mapping[str, torch.Tensor]) -> int:
+    """Input channels of the checkpoint's stem convolution (3 when it has none we know)."""
+    for key in STEM_KEYS:
+        if key in state_dict:
+            return int(state_dict[key].shape[1])
+    return 3
+
+
 @lru_cache(maxsize=64)
 def expected_shapes(arch: str, num_classes: int, in_chans: int = 3) -> Mapping[str, tuple[int, ...]]:
     """Every state_dict key of ``arch`` with its shape, from a model built on the meta device."""
@@ -58,12 +67,7 @@ def verify_state_dict(state_dict: Mapping[str, torch.Tensor], arch: str, source:
     """Raise IncompatibleCheckpointError unless keys and shapes are exactly ``arch``'s."""
     num_classes = classifier_classes(state_dict)
     first = next(iter(state_dict.values()), None)
-    if in_chans is None:
-        in_chans = 3
-        for key in ("conv1.weight", "conv1.0.weight", "stem.conv.weight", "stem.conv1.weight"):
-            if key in state_dict:
-                in_chans = int(state_dict[key].shape[1])
-                break
+    in_chans = checkpoint_in_chans(state_dict) if in_chans is None else in_chans
     expected = expected_shapes(arch, num_classes, in_chans)
     unexpected = sorted(set(state_dict) - set(expected))
     missing = sorted(set(expected) - set(state_dict))
