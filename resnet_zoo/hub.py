@@ -228,8 +228,18 @@ class LocalHub:
                  "commit", "-q", "-m", message)
         return _git(repo, "rev-parse", "HEAD").strip()
 
-    def resolve(self, repo_id: str, filename: str, revision: str = "main") -> Path | None:
-        """The on-disk file for ``filename`` at ``revision``: the LFS object itself, no copy."""
+    def lfs_object(self, repo_id: str, oid: str) -> Path:
+        return self.repo_dir(repo_id) / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+
+    def resolve(self, repo_id: str, filename: str, revision: str = "main", sha256: str = "") -> Path | None:
+        """The on-disk file for ``filename`` at ``revision``: the LFS object itself, no copy.
+
+        With the pinned ``sha256`` known, the object is found by its content address (an LFS oid
+        is the file's sha256) without asking git; the caller's hash check still applies."""
+        if sha256:
+            obj = self.lfs_object(repo_id, sha256)
+            if obj.exists():
+                return obj
         repo = self.repo_dir(repo_id)
         if not (repo / ".git").exists():
             return None
@@ -238,8 +248,7 @@ class LocalHub:
         except ResNetZooError:
             return None
         if blob.startswith("version https://git-lfs"):
-            oid = blob.split("oid sha256:")[1].split()[0]
-            obj = repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+            obj = self.lfs_object(repo_id, blob.split("oid sha256:")[1].split()[0])
             return obj if obj.exists() else None
         # small non-LFS file: materialise it in the cache, keyed by content
         digest = hashlib.sha256(blob.encode()).hexdigest()

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from .errors import InvalidArgumentError, UnknownModelError
+from .layers import meta_device
 from .resnet import ResNet
 from .resnetv2 import ResNetV2
 from .specs import SPECS, ResNetSpec
@@ -169,7 +170,7 @@ def model_info(name: str) -> ModelInfo:
     Built on the ``meta`` device, so this costs no memory and no initialisation.
     """
     spec = get_spec(name)
-    with torch.device("meta"):
+    with meta_device():
         model = build_model(spec.name)
         params = sum(p.numel() for p in model.parameters())
         gmacs = count_gmacs(model, spec.input_size)

@@ -52,6 +52,7 @@ class BasicBlock(nn.Module):
     """Two 3x3 convolutions with a residual connection (ResNet-18/34)."""
 
     expansion = 1
+    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"))  # BN applied straight to the conv output
 
     def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
                  dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
@@ -90,6 +91,7 @@ class Bottleneck(nn.Module):
     """1x1 reduce, 3x3 (grouped for ResNeXt, carrying the stride: "v1.5"), 1x1 expand by 4."""
 
     expansion = 4
+    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3"))
 
     def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
                  dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
@@ -245,6 +247,8 @@ class ResNet(ResNetBase):
             for m in self.modules():
                 if isinstance(m, (BasicBlock, Bottleneck)):
                     m.zero_init_last()
+
+    conv_bn_pairs = (("conv1", "bn1"),)  # the stem conv (a deep stem's last conv) feeds bn1
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         return self.act1(self.bn1(self.conv1(x)))

@@ -47,6 +47,8 @@ class PreActShortcut(nn.Module):
 class PreActBasic(nn.Module):
     """Pre-activation basic block: BN-ReLU-3x3, BN-ReLU-3x3."""
 
+    conv_bn_pairs = (("conv1", "norm2"),)  # norm1 acts on the block input (also the shortcut): not foldable
+
     def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, first_dilation: int,
                  shortcut: nn.Module | None, drop_path: float) -> None:
         super().__init__()
@@ -69,6 +71,8 @@ class PreActBasic(nn.Module):
 
 class PreActBottleneck(nn.Module):
     """Pre-activation bottleneck: BN-ReLU-1x1, BN-ReLU-3x3 (with the stride), BN-ReLU-1x1."""
+
+    conv_bn_pairs = (("conv1", "norm2"), ("conv2", "norm3"))
 
     def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, first_dilation: int,
                  shortcut: nn.Module | None, drop_path: float) -> None:

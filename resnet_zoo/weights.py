@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from .errors import IncompatibleCheckpointError, InvalidArgumentError, WeightsNotAvailableError
+from .layers import meta_device
 from .manifest import WeightSpec, get_weights
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def fetch_weights(spec: WeightSpec, hub_dir: Path | None = None, verify: bool = 
         return WeightFile(path, "resnet_zoo", "bundled")
     location = spec.hub
     if hub_dir is not None and location.published:
-        path = hub.LocalHub(hub_dir).resolve(location.repo_id, location.filename, location.revision)
+        path = hub.LocalHub(hub_dir).resolve(location.repo_id, location.filename, location.revision,
+                                             sha256=location.sha256)
         tried.append(f"local hub {hub_dir}/models/{location.repo_id}@{location.revision[:12]}")
         if path is not None:
             hub.verify_file(path, location.sha256, spec.name, force=verify)
@@ -164,6 +166,8 @@ def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], weight_name
             warnings.warn(f"{weight_name}: the classifier was trained for {weight_classes} classes; a new "
                           f"{wanted_classes}-class classifier was initialised, train it before use",
                           stacklevel=4)
+    if not new_head and assign_exact(model, state_dict):
+        return model.eval()
     result = model.load_state_dict(state_dict, strict=not new_head, assign=True)
     if new_head:
         stray = [k for k in result.missing_keys if not (k.startswith("fc.") or k.startswith("head.fc."))]
@@ -175,6 +179,27 @@ def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], weight_name
     if leftover:
         raise IncompatibleCheckpointError(f"{weight_name}: no weights for {leftover[:8]}")
     return model.eval()
+
+
+def assign_exact(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> bool:
+    """``load_state_dict(strict=True, assign=True)`` for a state_dict whose keys are exactly the
+    model's, without torch's per-module Python machinery (a third of a resnet50 load). Returns
+    False, touching nothing, when the keys differ or a shape does not match."""
+    owners: dict[str, tuple[dict[str, Any], str, torch.Tensor | None]] = {}
+    for mod_name, module in model.named_modules():
+        prefix = f"{mod_name}." if mod_name else ""
+        for store in (module._parameters, module._buffers):
+            for attr, current in store.items():
+                if current is not None and attr not in getattr(module, "_non_persistent_buffers_set", ()):
+                    owners[prefix + attr] = (store, attr, current)
+    if owners.keys() != state_dict.keys() or any(tuple(owners[k][2].shape) != tuple(v.shape)
+                                                 for k, v in state_dict.items()):
+        return False
+    for key, tensor in state_dict.items():
+        store, attr, current = owners[key]
+        store[attr] = nn.Parameter(tensor, requires_grad=current.requires_grad) \
+            if isinstance(current, nn.Parameter) else tensor
+    return True
 
 
 def _is_path(value: str) -> bool:
@@ -230,7 +255,7 @@ def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str
         defaults = {"num_classes": spec.num_classes, "in_chans": spec.preprocessing.input_size[0]}
     args = {**defaults, **{k: v for k, v in overrides.items() if v is not None}}
     model_args(spec_row.name, **args)  # validate before building
-    with torch.device("meta"):
+    with meta_device():
         model = build_model(spec_row.name, **args)
     model = load_into(model, state_dict, weight_name, weight_classes)
     model.pretrained_cfg = pretrained_cfg  # type: ignore[assignment]

@@ -40,5 +40,7 @@ def test_wheel_ships_the_manifest(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         shipped = zf.read("resnet_zoo/weights_manifest.json")
         assert len(zf.read("resnet_zoo/data/imagenet-1k.txt").splitlines()) == 1000
+        names = zf.namelist()
+        assert "resnet_zoo/convert/timm.py" in names and "resnet_zoo/data/cifar_resnet20.digits.safetensors" in names
         assert "resnet_zoo/hubconf.py" not in zf.namelist()
     assert shipped == (REPO / "weights_manifest.json").read_bytes()

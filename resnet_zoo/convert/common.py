@@ -55,9 +55,10 @@ def checkpoint_in_chans(state_dict: Mapping[str, torch.Tensor]) -> int:
 @lru_cache(maxsize=64)
 def expected_shapes(arch: str, num_classes: int, in_chans: int = 3) -> Mapping[str, tuple[int, ...]]:
     """Every state_dict key of ``arch`` with its shape, from a model built on the meta device."""
+    from ..layers import meta_device
     from ..registry import build_model
 
-    with torch.device("meta"):
+    with meta_device():
         model = build_model(arch, num_classes=num_classes, in_chans=in_chans)
     return MappingProxyType({k: tuple(v.shape) for k, v in model.state_dict().items()})
 

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of resnet_zoo against timm and torchvision: ``python -m benchmarks.run``."""

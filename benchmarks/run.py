@@ -1,0 +1,117 @@
+"""``python -m benchmarks.run [--quick] [--names ...] [--json OUT] [--markdown OUT] [--plot OUT]``
+
+One process run measures resnet_zoo beside timm and torchvision on this machine: time to first
+logits from a warm cache, peak RSS of that load, eager throughput, optimize_for_inference, import
+cost, and (when a GPU is present) bf16 throughput. Figures are medians of repeats; ratios are
+ours / theirs (higher is better for throughput, lower for time and memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from . import measure
+from .report import markdown, plot, terminal_table
+
+FULL = dict(load_archs=["resnet50"], throughput_archs=["resnet18", "resnet50", "resnet101", "resnext50_32x4d",
+                                                        "seresnet50"],
+            batches=[1, 8], repeats=5, rss_repeats=3, import_repeats=7, compile=True, opt_archs=["resnet50"])
+QUICK = dict(load_archs=["resnet10t"], throughput_archs=["resnet10t"], batches=[1], repeats=2, rss_repeats=1,
+             import_repeats=2, compile=False, opt_archs=["resnet10t"])
+
+
+def run(settings: dict, workdir: Path, log=print) -> dict:
+    results: dict = {"machine": measure.machine(), "settings": {k: v for k, v in settings.items()},
+                     "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    r = settings["repeats"]
+    results["time_to_first_logits"] = {}
+    results["peak_rss"] = {}
+    for arch in settings["load_archs"]:
+        log(f"time to first logits: {arch}")
+        results["time_to_first_logits"][arch] = measure.time_to_first_logits(arch, workdir, max(r, 3))
+        log(f"peak RSS of the load: {arch}")
+        results["peak_rss"][arch] = measure.peak_rss(arch, workdir, settings["rss_repeats"])
+    results["throughput"] = {}
+    for arch in settings["throughput_archs"]:
+        for batch in settings["batches"]:
+            for channels_last in (False, True):
+                key = f"{arch} b{batch} {'channels_last' if channels_last else 'NCHW'}"
+                log(f"eager throughput: {key}")
+                results["throughput"][key] = measure.throughput(arch, batch, channels_last, r)
+    results["optimized"] = {}
+    for arch in settings["opt_archs"]:
+        batch = max(settings["batches"])
+        log(f"optimize_for_inference: {arch} b{batch}")
+        results["optimized"][f"{arch} b{batch}"] = measure.optimized_throughput(arch, batch, r, settings["compile"])
+    log("import cost")
+    results["import"] = measure.import_cost(settings["import_repeats"])
+    if torch.cuda.is_available():
+        log("GPU bf16 channels_last throughput")
+        results["gpu"] = {arch: measure.gpu_throughput(arch, 256, r) for arch in settings["throughput_archs"]}
+    else:
+        results["gpu"] = {"skipped": "no GPU on this machine"}
+    results["targets"] = targets(results)
+    return results
+
+
+def targets(results: dict) -> dict[str, dict]:
+    """The issue's targets as measured ratios."""
+    out: dict[str, dict] = {}
+    for arch, t in results["time_to_first_logits"].items():
+        ours, timm = t["resnet_zoo"]["median"], t["timm"]["median"]
+        load = t["resnet_zoo (load only)"]["median"]
+        floor = t["load_file floor"]["median"]
+        out[f"{arch} time to first logits / timm"] = {"ratio": ours / timm, "target": "<= 0.15"}
+        out[f"{arch} load / load_file floor"] = {"ratio": load / floor, "target": "<= 3"}
+    for arch, m in results["peak_rss"].items():
+        out[f"{arch} peak RSS / file size"] = {"ratio": m["resnet_zoo"]["x_file_size"], "target": "<= 1.2",
+                                               "timm": m["timm"]["x_file_size"]}
+    worst = min(((v["resnet_zoo"]["images_per_s"] / v["timm"]["images_per_s"], k)
+                 for k, v in results["throughput"].items()), default=None)
+    if worst:
+        out["eager throughput / timm (worst case)"] = {"ratio": worst[0], "target": ">= 0.98", "case": worst[1]}
+    for key, v in results["optimized"].items():
+        best_opt = max(val["images_per_s"] for name, val in v.items() if name.startswith("resnet_zoo"))
+        out[f"{key} optimize_for_inference / timm eager"] = {
+            "ratio": v["resnet_zoo optimize_for_inference"]["images_per_s"] / v["timm eager"]["images_per_s"],
+            "target": ">= 1.25", "best_with_compile": best_opt / v["timm eager"]["images_per_s"]}
+    imp = results["import"]
+    out["import resnet_zoo - import torch (ms)"] = {
+        "ratio": (imp["resnet_zoo"]["median"] - imp["torch"]["median"]) * 1000, "target": "<= 100"}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a tiny arch, few repeats: a smoke run (CI)")
+    parser.add_argument("--names", nargs="+", help="architectures for the throughput rows")
+    parser.add_argument("--json", dest="json_out", help="write the results as JSON")
+    parser.add_argument("--markdown", help="write the Markdown table")
+    parser.add_argument("--plot", help="write the PNG plot")
+    parser.add_argument("--workdir", help="where the benchmark weight files live (default: a temp dir)")
+    args = parser.parse_args(argv)
+    settings = dict(QUICK if args.quick else FULL)
+    if args.names:
+        settings["throughput_archs"] = args.names
+    log = lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="resnet-zoo-bench-") as tmp:
+        results = run(settings, Path(args.workdir or tmp), log)
+    print(terminal_table(results))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results))
+    if args.plot:
+        plot(results, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
