@@ -188,7 +188,15 @@ def throughput(arch: str, batch: int, channels_last: bool, repeats: int, size: i
         return run
 
     timings = interleaved({k: runner(m) for k, m in models.items()}, repeats)
-    return {k: {"images_per_s": batch / t.median, "spread": t.spread} for k, t in timings.items()}
+    out = {k: {"images_per_s": batch / t.median, "spread": t.spread} for k, t in timings.items()}
+    out["resnet_zoo"]["paired_ratio_vs_timm"] = paired_ratio(timings["timm"], timings["resnet_zoo"])
+    return out
+
+
+def paired_ratio(baseline: Timing, candidate: Timing) -> float:
+    """Median over repeats of baseline time / candidate time, each pair measured back to back:
+    drift of the machine between repeats cancels out (> 1: the candidate is faster)."""
+    return statistics.median(b / c for b, c in zip(baseline.samples, candidate.samples))
 
 
 def optimized_throughput(arch: str, batch: int, repeats: int, compile: bool, size: int = 224) -> dict[str, dict]:
@@ -215,7 +223,8 @@ def optimized_throughput(arch: str, batch: int, repeats: int, compile: bool, siz
         return run
 
     timings = interleaved({k: runner(m) for k, m in fns.items()}, repeats, warmup=2)
-    return {k: {"images_per_s": batch / t.median, "spread": t.spread, "max_rel_diff": max_rel[k]}
+    return {k: {"images_per_s": batch / t.median, "spread": t.spread, "max_rel_diff": max_rel[k],
+                "paired_ratio_vs_timm_eager": paired_ratio(timings["timm eager"], t)}
             for k, t in timings.items()}
 
 

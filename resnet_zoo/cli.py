@@ -178,6 +178,18 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify_cache(args: argparse.Namespace) -> int:
+    from .weights import verify_cache
+
+    checks = verify_cache(args.hub_dir)
+    for c in checks:
+        print(f"{'ok ' if c.ok else 'BAD'} {c.name}: {c.path} ({c.detail})")
+    bad = [c for c in checks if not c.ok]
+    print(f"{len(checks)} file(s) checked, {len(bad)} bad" + (" (quarantined: the next load fetches them again)"
+                                                                if bad else ""))
+    return 1 if bad else 0
+
+
 def _cmd_finetune(args: argparse.Namespace) -> int:
     import logging
 
@@ -286,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tags", nargs="+")
     p.add_argument("--hub-dir", help="a local hub directory")
     p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("verify-cache", help="rehash every cached weight file against its pinned sha256")
+    p.add_argument("--hub-dir", help="a local hub directory to check too")
+    p.set_defaults(func=_cmd_verify_cache)
 
     p = sub.add_parser("finetune", help="fine-tune a model on an image folder or the digits (torchrun: DDP)")
     p.add_argument("model", help="architecture or arch.tag")

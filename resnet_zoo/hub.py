@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +42,14 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+CACHE_ENV = "RESNET_ZOO_CACHE"
+
+
 def resnet_zoo_cache_dir() -> Path:
-    """resnet_zoo's own cache (URL downloads, verification records), beside huggingface_hub's."""
+    """resnet_zoo's own cache (URL downloads, verification records, quarantine):
+    ``$RESNET_ZOO_CACHE``, else ``$HF_HOME/resnet_zoo`` beside huggingface_hub's cache."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
     from huggingface_hub import constants
 
     return Path(constants.HF_HOME) / "resnet_zoo"
@@ -54,16 +61,17 @@ def _record_path(sha256: str) -> Path:
     return resnet_zoo_cache_dir() / "verified" / f"{sha256}.json"
 
 
-def verify_file(path: Path, expected_sha256: str, tag: str, force: bool = False) -> None:
+def verify_file(path: Path, expected_sha256: str, tag: str, force: bool = False) -> bool:
     """Check ``path`` against its pinned sha256, rehashing only when size or mtime changed since
-    the last successful check (or always with ``force``). A mismatch removes the bad file."""
+    the last successful check (or always with ``force``). A mismatch removes the bad file.
+    Returns True when the bytes were hashed now (first use, changed file, or forced)."""
     stat = path.stat()
     record = _record_path(expected_sha256)
     fingerprint = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     if not force:
         try:
             if json.loads(record.read_text()) == fingerprint:
-                return
+                return False
         except (OSError, ValueError):
             pass
     actual = sha256_file(path)
@@ -76,6 +84,7 @@ def verify_file(path: Path, expected_sha256: str, tag: str, force: bool = False)
     tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(fingerprint))
     os.replace(tmp, record)
+    return True
 
 
 def quarantine(path: Path) -> None:
@@ -131,34 +140,94 @@ def is_offline() -> bool:
 
 # -- legacy URLs ------------------------------------------------------------------------------
 
-def url_download(url: str, tag: str, hash_prefix: str = "") -> Path | None:
-    """Download ``url`` once into resnet_zoo's cache (atomically); check the file name's hash prefix."""
+class DownloadError(WeightsNotAvailableError):
+    """A download kept failing (server errors, dropped connections, stalls) until the retries ran out."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries for transient failures: HTTP 429/5xx, reset or dropped connections, short bodies,
+    and stalls longer than the read timeout; exponential backoff within a bounded total time."""
+
+    attempts: int = 5
+    backoff_s: float = 0.5            # doubled after each failed attempt
+    max_backoff_s: float = 8.0
+    total_s: float = 120.0            # no new attempt starts after this much time
+    timeout_s: tuple[float, float] = (10.0, 30.0)  # (connect, read): a longer stall fails the attempt
+
+
+TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+class _Transient(Exception):
+    pass
+
+
+def url_download(url: str, tag: str, hash_prefix: str = "", retry: RetryPolicy = RetryPolicy()) -> Path | None:
+    """``url`` in resnet_zoo's cache, downloaded at most once across processes (a file lock), into a
+    temporary file that is renamed only once complete and matching the file name's hash prefix.
+    None when the server does not have it (4xx) or when offline and not cached."""
+    from filelock import FileLock
+
     dest = resnet_zoo_cache_dir() / "urls" / Path(url.split("?")[0]).name
-    if not dest.exists():
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest) + ".lock"):
+        if dest.exists():
+            if hash_prefix and not sha256_file(dest).startswith(hash_prefix):
+                quarantine(dest)
+                raise IntegrityError(f"{tag}: cached {dest} does not match the sha256 prefix {hash_prefix} "
+                                     "in its URL; it was removed, so the next load downloads it again")
+            return dest
         if is_offline():
             return None
-        import requests
+        return _download(url, dest, tag, hash_prefix, retry)
 
-        dest.parent.mkdir(parents=True, exist_ok=True)
+
+def _download(url: str, dest: Path, tag: str, hash_prefix: str, retry: RetryPolicy) -> Path | None:
+    import requests
+
+    started = time.monotonic()
+    last: Exception | None = None
+    attempt = 0
+    while attempt < retry.attempts:
+        attempt += 1
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         try:
-            with os.fdopen(fd, "wb") as out, requests.get(url, stream=True, timeout=30) as response:
+            with os.fdopen(fd, "wb") as out, requests.get(url, stream=True, timeout=retry.timeout_s) as response:
+                if response.status_code in TRANSIENT_STATUS:
+                    raise _Transient(f"HTTP {response.status_code}")
+                if 400 <= response.status_code < 500:
+                    logger.info("%s: %s answered HTTP %d", tag, url, response.status_code)
+                    return None
                 response.raise_for_status()
+                expected = int(response.headers.get("Content-Length", -1))
+                written = 0
                 for chunk in response.iter_content(1 << 20):
                     out.write(chunk)
+                    written += len(chunk)
+                if expected >= 0 and written != expected:
+                    raise _Transient(f"connection closed after {written} of {expected} bytes")
+                out.flush()
+                os.fsync(out.fileno())
             if hash_prefix and not sha256_file(tmp_name).startswith(hash_prefix):
-                raise IntegrityError(f"{tag}: {url} does not match the sha256 prefix {hash_prefix} in its name")
+                raise IntegrityError(f"{tag}: {url} served bytes whose sha256 does not start with {hash_prefix}, the "
+                                     "prefix in its file name; nothing was kept. The server or a proxy alters the file")
             os.replace(tmp_name, dest)
-        except requests.RequestException as e:
-            logger.info("%s: %s could not be fetched: %s", tag, url, e)
-            return None
+            return dest
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                _Transient) as e:
+            last = e
+            logger.warning("%s: attempt %d to download %s failed: %s", tag, attempt, url, e)
         finally:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
-    elif hash_prefix and not sha256_file(dest).startswith(hash_prefix):
-        quarantine(dest)
-        raise IntegrityError(f"{tag}: cached {dest} does not match the sha256 prefix {hash_prefix}; removed it")
-    return dest
+        wait = min(retry.max_backoff_s, retry.backoff_s * 2 ** (attempt - 1))
+        if time.monotonic() - started + wait > retry.total_s:
+            break
+        time.sleep(wait)
+    raise DownloadError(f"{tag}: downloading {url} failed after {attempt} attempt(s) in "
+                        f"{time.monotonic() - started:.1f} s; last error: {last}. Nothing was kept; try again "
+                        f"later or pre-fetch elsewhere with 'resnet-zoo download {tag}'")
 
 
 # -- the local hub directory --------------------------------------------------------------------

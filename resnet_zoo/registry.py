@@ -93,7 +93,7 @@ def build_model(name: str, **overrides: Any) -> nn.Module:
 
 def create_model(name: str, pretrained: bool | str = False, num_classes: int | None = None,
                  in_chans: int | None = None, hub_dir: str | None = None, features_only: bool = False,
-                 out_indices: Sequence[int] | None = None, **kwargs: Any) -> nn.Module:
+                 out_indices: Sequence[int] | None = None, verify: bool = False, **kwargs: Any) -> nn.Module:
     """Build a registered ResNet by name, optionally with pretrained weights.
 
     Args:
@@ -107,6 +107,7 @@ def create_model(name: str, pretrained: bool | str = False, num_classes: int | N
         hub_dir: a local hub directory to load weights from (default ``$RESNET_ZOO_HUB_DIR``).
         features_only: return a backbone whose forward gives the list of feature maps (stem, then
             one per stage) at ``out_indices`` (default: all); ``.feature_info`` describes them.
+        verify: rehash the weight file even when its size and mtime match the last verification.
         **kwargs: architecture overrides such as ``drop_rate``, ``drop_path_rate``,
             ``global_pool``, ``output_stride``, ``shortcut``, ``zero_init_last``.
     """
@@ -125,7 +126,7 @@ def create_model(name: str, pretrained: bool | str = False, num_classes: int | N
     if pretrained:
         from .weights import load_pretrained_model  # the weights road is only walked when asked for
 
-        model = load_pretrained_model(name, pretrained, overrides, hub_dir=hub_dir)
+        model = load_pretrained_model(name, pretrained, overrides, hub_dir=hub_dir, verify=verify)
     else:
         model_args(spec.name, **overrides)  # validate names before building
         model = build_model(spec.name, **overrides)

@@ -36,6 +36,7 @@ class WeightFile:
     path: Path
     format: str          # key layout: "resnet_zoo" (converted) or the origin's ("timm", "torchvision")
     source: str          # where it came from, for logs and errors
+    fresh: bool = True   # not yet known good: hashed just now, or with no pinned hash at all
 
 
 def _local_manifest(hub_dir: Path | None) -> str | None:
@@ -57,28 +58,28 @@ def fetch_weights(spec: WeightSpec, hub_dir: Path | None = None, verify: bool = 
     tried: list[str] = []
     if spec.source == "bundled":
         path = Path(str(resources.files("resnet_zoo") / spec.bundled_file))
-        hub.verify_file(path, spec.bundled_sha256, spec.name, force=verify)
-        return WeightFile(path, "resnet_zoo", "bundled")
+        fresh = hub.verify_file(path, spec.bundled_sha256, spec.name, force=verify)
+        return WeightFile(path, "resnet_zoo", "bundled", fresh)
     location = spec.hub
     if hub_dir is not None and location.published:
         path = hub.LocalHub(hub_dir).resolve(location.repo_id, location.filename, location.revision,
                                              sha256=location.sha256)
         tried.append(f"local hub {hub_dir}/models/{location.repo_id}@{location.revision[:12]}")
         if path is not None:
-            hub.verify_file(path, location.sha256, spec.name, force=verify)
-            return WeightFile(path, "resnet_zoo", f"local hub {hub_dir}")
+            fresh = hub.verify_file(path, location.sha256, spec.name, force=verify)
+            return WeightFile(path, "resnet_zoo", f"local hub {hub_dir}", fresh)
     if location.published:
         tried.append(f"hub {location.repo_id}@{location.revision[:12]}")
         path = hub.hf_download(location.repo_id, location.filename, location.revision, spec.name)
         if path is not None:
-            hub.verify_file(path, location.sha256, spec.name, force=verify)
-            return WeightFile(path, "resnet_zoo", f"hub {location.repo_id}")
+            fresh = hub.verify_file(path, location.sha256, spec.name, force=verify)
+            return WeightFile(path, "resnet_zoo", f"hub {location.repo_id}", fresh)
     origin = spec.origin
     if origin.hf_hub_id:
         tried.append(f"origin hub {origin.hf_hub_id}/{origin.hf_hub_filename}")
         path = hub.hf_download(origin.hf_hub_id, origin.hf_hub_filename or "model.safetensors", None, spec.name)
         if path is not None:
-            return WeightFile(path, origin.format, f"origin hub {origin.hf_hub_id}")
+            return WeightFile(path, origin.format, f"origin hub {origin.hf_hub_id}", fresh=True)
     if origin.url:
         tried.append(f"origin url {origin.url}")
         path = hub.url_download(origin.url, spec.name, origin.url_hash_prefix)
@@ -113,6 +114,25 @@ def _is_safetensors(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(9)
     return len(head) == 9 and head[8:9] == b"{"
+
+
+SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def check_tensors(state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """Refuse dtypes a ResNet cannot hold and weights that are not finite (NaN/Inf)."""
+    bad_dtype = [f"{k} ({v.dtype})" for k, v in state_dict.items()
+                 if v.dtype not in SUPPORTED_DTYPES and not (k.endswith("num_batches_tracked") and v.dtype == torch.int64)]
+    if bad_dtype:
+        raise IncompatibleCheckpointError(
+            f"{source}: unsupported dtype in {', '.join(bad_dtype[:5])}; ResNet weights are float32, float16 or "
+            "bfloat16 (quantised checkpoints are not supported: dequantise them first)")
+    not_finite = [k for k, v in state_dict.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if not_finite:
+        raise IncompatibleCheckpointError(
+            f"{source}: NaN or Inf values in {', '.join(not_finite[:5])}"
+            f"{f' and {len(not_finite) - 5} more' if len(not_finite) > 5 else ''}; the checkpoint is corrupt or "
+            "diverged: use another file")
 
 
 def adapt_input_conv(in_chans: int, weight: torch.Tensor) -> torch.Tensor:
@@ -215,14 +235,14 @@ def resolve_weight_name(name: str, pretrained: bool | str, manifest: str | None 
         if tag and pretrained != tag:
             raise InvalidArgumentError(
                 f"{name!r} names the tag {tag!r} but pretrained={pretrained!r} names another; give one of them")
-        return pretrained if pretrained.startswith(f"{arch}.") else f"{arch}.{pretrained}"
+        return pretrained if "." in pretrained else f"{arch}.{pretrained}"  # a full name, or a tag
     return name if tag else get_weights(arch, manifest=manifest).name
 
 
 def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str, Any],
                           hub_dir: str | os.PathLike[str] | None = None, verify: bool = False) -> nn.Module:
     from . import hub
-    from .convert import CONVERTERS, verify_state_dict
+    from .convert import CONVERTERS, strip_wrappers, verify_state_dict
     from .convert.common import checkpoint_in_chans, classifier_classes
     from .registry import build_model, get_spec, model_args
 
@@ -232,7 +252,8 @@ def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str
         if not path.is_file():
             raise WeightsNotAvailableError(f"pretrained={pretrained!r}: no such file; give the path to a "
                                            ".safetensors file, a weight tag, or True")
-        state_dict = read_state_dict(path)
+        state_dict = strip_wrappers(read_state_dict(path))
+        check_tensors(state_dict, str(path))
         _check_file_arch(path, spec_row.name)
         verify_state_dict(state_dict, spec_row.name, source=str(path))
         weight_name, weight_classes = str(path), classifier_classes(state_dict)
@@ -247,6 +268,8 @@ def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str
         found = fetch_weights(spec, local, verify=verify)
         logger.info("%s: loading from %s (%s)", spec.name, found.source, found.path)
         state_dict = read_state_dict(found.path)
+        if found.fresh:  # known-good files (hash recorded at verification) skip the full scan
+            check_tensors(state_dict, found.source)
         if found.format != "resnet_zoo":
             state_dict = CONVERTERS[found.format](state_dict, spec.arch)
         else:
@@ -277,3 +300,57 @@ def _check_file_arch(path: Path, arch: str) -> None:
         raise IncompatibleCheckpointError(
             f"{path} holds weights for {meta['arch']!r} (tag {meta.get('tag', '?')}), not {arch!r}; "
             f"use create_model({meta['arch']!r}, pretrained={str(path)!r})")
+
+
+@dataclass(frozen=True)
+class CacheCheck:
+    name: str
+    path: Path
+    ok: bool
+    detail: str
+
+
+def verify_cache(hub_dir: str | os.PathLike[str] | None = None) -> list[CacheCheck]:
+    """Rehash every cached or bundled file that a manifest entry pins; bad files are quarantined."""
+    from huggingface_hub import try_to_load_from_cache
+
+    from . import hub
+    from .errors import IntegrityError
+
+    local = hub.hub_dir_from_env(hub_dir)
+    checks: list[CacheCheck] = []
+
+    def check(spec: WeightSpec, path: Path | None, sha256: str) -> None:
+        if path is None or not path.exists():
+            return
+        try:
+            hub.verify_file(path, sha256, spec.name, force=True)
+            checks.append(CacheCheck(spec.name, path, True, "sha256 ok"))
+        except IntegrityError as e:
+            checks.append(CacheCheck(spec.name, path, False, str(e)))
+
+    for spec in get_manifest_specs(local):
+        if spec.source == "bundled":
+            check(spec, Path(str(resources.files("resnet_zoo") / spec.bundled_file)), spec.bundled_sha256)
+        location = spec.hub
+        if location.published:
+            cached = try_to_load_from_cache(location.repo_id, location.filename, revision=location.revision)
+            check(spec, Path(cached) if isinstance(cached, str) else None, location.sha256)
+            if local is not None:
+                check(spec, hub.LocalHub(local).resolve(location.repo_id, location.filename, location.revision,
+                                                        sha256=location.sha256), location.sha256)
+        if spec.origin.url and spec.origin.url_hash_prefix:
+            cached_url = hub.resnet_zoo_cache_dir() / "urls" / Path(spec.origin.url.split("?")[0]).name
+            if cached_url.exists():
+                ok = hub.sha256_file(cached_url).startswith(spec.origin.url_hash_prefix)
+                if not ok:
+                    hub.quarantine(cached_url)
+                checks.append(CacheCheck(spec.name, cached_url, ok, "hash prefix ok" if ok else
+                                         f"does not match {spec.origin.url_hash_prefix}; quarantined"))
+    return checks
+
+
+def get_manifest_specs(local: Path | None) -> list[WeightSpec]:
+    from .manifest import load_manifest
+
+    return list(load_manifest(_local_manifest(local)).values())
