@@ -102,7 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", help="write the Markdown table")
     parser.add_argument("--plot", help="write the PNG plot")
     parser.add_argument("--workdir", help="where the benchmark weight files live (default: a temp dir)")
+    parser.add_argument("--render", metavar="JSON", help="measure nothing: redo the tables and plot of a saved run")
     args = parser.parse_args(argv)
+    if args.render:
+        results = json.loads(Path(args.render).read_text())
+        print(terminal_table(results))
+        if args.markdown:
+            Path(args.markdown).write_text(markdown(results))
+        if args.plot:
+            plot(results, args.plot)
+        return 0
     settings = dict(QUICK if args.quick else FULL)
     if args.names:
         settings["throughput_archs"] = args.names

@@ -1,5 +1,6 @@
 """The repository as a new user and CI meet it: README commands and table, packaging."""
 
+import json
 import re
 import subprocess
 import sys
@@ -53,3 +54,10 @@ def test_reliability_report_is_generated_with_the_figures():
     assert bad >= 25
     assert "| bytes lost or corrupted in the cache | 0 |" in text
     assert re.search(r"\| (\d+) processes, 1 download, 1 distinct result", text).group(1) == "8"
+
+
+def test_readme_benchmark_table_is_the_last_run():
+    table = re.search(r"<!-- bench:start -->\n(.*?)<!-- bench:end -->", README, re.S).group(1)
+    assert table == (REPO / "benchmarks" / "results" / "latest.md").read_text()
+    results = json.loads((REPO / "benchmarks" / "results" / "latest.json").read_text())
+    assert results["settings"]["repeats"] >= 5 and "targets" in results
