@@ -190,6 +190,15 @@ def _cmd_verify_cache(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _cmd_export_onnx(args: argparse.Namespace) -> int:
+    from .export import ONNX_TOLERANCE, export_onnx
+
+    r = export_onnx(args.name, args.out, dynamic_batch=args.dynamic_batch, opset=args.opset, hub_dir=args.hub_dir)
+    print(f"wrote {r.path} ({r.path.stat().st_size / 2**20:.1f} MiB); onnxruntime matches PyTorch: max |d| "
+          f"{r.max_abs_diff:.2e} at batch {', '.join(map(str, r.batches_checked))} (tolerance {ONNX_TOLERANCE:g})")
+    return 0
+
+
 def _cmd_finetune(args: argparse.Namespace) -> int:
     import logging
 
@@ -298,6 +307,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tags", nargs="+")
     p.add_argument("--hub-dir", help="a local hub directory")
     p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("export", help="export a model for deployment")
+    esub = p.add_subparsers(dest="export_format", required=True)
+    e = esub.add_parser("onnx", help="ONNX, checked with onnxruntime before it reports success")
+    e.add_argument("name", help="architecture (random init) or weight tag (its weights)")
+    e.add_argument("--out", required=True)
+    e.add_argument("--dynamic-batch", action="store_true")
+    e.add_argument("--opset", type=int)
+    e.add_argument("--hub-dir")
+    e.set_defaults(func=_cmd_export_onnx)
 
     p = sub.add_parser("verify-cache", help="rehash every cached weight file against its pinned sha256")
     p.add_argument("--hub-dir", help="a local hub directory to check too")

@@ -163,7 +163,8 @@ class _Transient(Exception):
     pass
 
 
-def url_download(url: str, tag: str, hash_prefix: str = "", retry: RetryPolicy = RetryPolicy()) -> Path | None:
+def url_download(url: str, tag: str, hash_prefix: str = "", retry: RetryPolicy = RetryPolicy(),
+                 md5: str = "") -> Path | None:
     """``url`` in resnet_zoo's cache, downloaded at most once across processes (a file lock), into a
     temporary file that is renamed only once complete and matching the file name's hash prefix.
     None when the server does not have it (4xx) or when offline and not cached."""
@@ -180,10 +181,18 @@ def url_download(url: str, tag: str, hash_prefix: str = "", retry: RetryPolicy =
             return dest
         if is_offline():
             return None
-        return _download(url, dest, tag, hash_prefix, retry)
+        return _download(url, dest, tag, hash_prefix, retry, md5)
 
 
-def _download(url: str, dest: Path, tag: str, hash_prefix: str, retry: RetryPolicy) -> Path | None:
+def _md5_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(url: str, dest: Path, tag: str, hash_prefix: str, retry: RetryPolicy, md5: str = "") -> Path | None:
     import requests
 
     started = time.monotonic()
@@ -212,6 +221,9 @@ def _download(url: str, dest: Path, tag: str, hash_prefix: str, retry: RetryPoli
             if hash_prefix and not sha256_file(tmp_name).startswith(hash_prefix):
                 raise IntegrityError(f"{tag}: {url} served bytes whose sha256 does not start with {hash_prefix}, the "
                                      "prefix in its file name; nothing was kept. The server or a proxy alters the file")
+            if md5 and _md5_file(tmp_name) != md5:
+                raise IntegrityError(f"{tag}: {url} served bytes whose md5 is not {md5}, the hash its publisher gives; "
+                                     "nothing was kept")
             os.replace(tmp_name, dest)
             return dest
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,

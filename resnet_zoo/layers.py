@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -33,13 +34,36 @@ def conv_padding(kernel_size: int, stride: int = 1, dilation: int = 1) -> int:
     return ((stride - 1) + dilation * (kernel_size - 1)) // 2
 
 
-def conv3x3(in_chs: int, out_chs: int, stride: int = 1, dilation: int = 1, groups: int = 1) -> nn.Conv2d:
+@dataclass(frozen=True)
+class Layout:
+    """Where a reference implementation puts strides and biases, and its BatchNorm epsilon.
+
+    "timm" (also torchvision's): bias-free convs, BN eps 1e-5, the bottleneck's stride on its 3x3
+    ("v1.5"), a v2 stage's stride on its first block. "keras" (Keras Applications): biased convs,
+    eps 1.001e-5, the stride on the bottleneck's first 1x1 (the original v1), and a v2 stage's
+    stride on its last block with a subsampling shortcut.
+    """
+
+    name: str
+    conv_bias: bool = False
+    bn_eps: float = 1e-5
+    stride_in_1x1: bool = False
+    stride_in_last_block: bool = False
+
+
+LAYOUTS = {"timm": Layout("timm"),
+           "keras": Layout("keras", conv_bias=True, bn_eps=1.001e-5, stride_in_1x1=True, stride_in_last_block=True)}
+TIMM = LAYOUTS["timm"]
+
+
+def conv3x3(in_chs: int, out_chs: int, stride: int = 1, dilation: int = 1, groups: int = 1,
+            bias: bool = False) -> nn.Conv2d:
     return nn.Conv2d(in_chs, out_chs, 3, stride=stride, padding=dilation, dilation=dilation,
-                     groups=groups, bias=False)
+                     groups=groups, bias=bias)
 
 
-def conv1x1(in_chs: int, out_chs: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_chs, out_chs, 1, stride=stride, bias=False)
+def conv1x1(in_chs: int, out_chs: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
+    return nn.Conv2d(in_chs, out_chs, 1, stride=stride, bias=bias)
 
 
 class AvgPool2dSame(nn.AvgPool2d):
@@ -63,18 +87,14 @@ def avg_down_pool(stride: int, dilation: int) -> nn.Module:
     return pool_cls(2, avg_stride, ceil_mode=True, count_include_pad=False)
 
 
-def projection_shortcut(in_chs: int, out_chs: int, stride: int, dilation: int, first_dilation: int,
-                        avg_down: bool, kernel_size: int = 1) -> nn.Sequential:
+def projection_shortcut(in_chs: int, out_chs: int, stride: int, dilation: int, avg_down: bool,
+                        layout: Layout = TIMM) -> nn.Sequential:
     """Option B: a strided 1x1 conv + BN (``downsample.0/1``), or ResNet-D's pool + conv + BN
     (``downsample.1/2``) when ``avg_down``."""
+    norm = nn.BatchNorm2d(out_chs, eps=layout.bn_eps)
     if avg_down:
-        return nn.Sequential(avg_down_pool(stride, dilation), conv1x1(in_chs, out_chs), nn.BatchNorm2d(out_chs))
-    kernel_size = 1 if stride == 1 and dilation == 1 else kernel_size
-    first_dilation = first_dilation if kernel_size > 1 else 1
-    conv = nn.Conv2d(in_chs, out_chs, kernel_size, stride=stride,
-                     padding=conv_padding(kernel_size, stride, first_dilation),
-                     dilation=first_dilation, bias=False)
-    return nn.Sequential(conv, nn.BatchNorm2d(out_chs))
+        return nn.Sequential(avg_down_pool(stride, dilation), conv1x1(in_chs, out_chs, bias=layout.conv_bias), norm)
+    return nn.Sequential(conv1x1(in_chs, out_chs, stride, bias=layout.conv_bias), norm)
 
 
 class ZeroPadShortcut(nn.Module):
@@ -82,6 +102,8 @@ class ZeroPadShortcut(nn.Module):
 
     Parameter-free, so it adds nothing to the state_dict.
     """
+
+    takes_preact = False  # in a pre-activation block it subsamples the raw input (Keras' ResNetV2)
 
     def __init__(self, in_chs: int, out_chs: int, stride: int) -> None:
         super().__init__()

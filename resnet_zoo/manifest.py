@@ -60,6 +60,7 @@ class Origin:
     hf_hub_filename: str = ""         # e.g. "model.safetensors"
     url: str = ""                     # legacy download URL (a .pth / .h5 file)
     url_hash_prefix: str = ""         # sha256 prefix carried by the URL's file name (name-<hash>.pth)
+    url_md5: str = ""                 # the md5 the origin publishes for the URL's file (Keras Applications)
     format: str = "timm"              # key layout of the hf_hub_id file, selects the converter
     url_format: str = "timm"          # key layout of the url file
 

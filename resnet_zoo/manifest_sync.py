@@ -74,6 +74,54 @@ def timm_entries(results: dict[str, list[ReportedAccuracy]]) -> list[WeightSpec]
     return sorted(entries, key=lambda e: order[e.arch])  # registry order, timm's tag order within an arch
 
 
+KERAS_ARCHS = {"resnet50": "resnet50_keras", "resnet101": "resnet101_keras", "resnet152": "resnet152_keras",
+               "resnet50v2": "resnet50v2_keras", "resnet101v2": "resnet101v2_keras", "resnet152v2": "resnet152v2_keras"}
+# Keras' preprocess_input: "caffe" mode for v1 (BGR, mean subtraction on 0-255), "tf" mode for V2 (to [-1, 1])
+CAFFE = dict(channel_order="BGR", scale=255.0, mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0))
+TF_MODE = dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+MICROSOFT = {"resnet-18": "resnet18", "resnet-26": "resnet26", "resnet-34": "resnet34", "resnet-50": "resnet50",
+             "resnet-101": "resnet101", "resnet-152": "resnet152"}
+
+
+def keras_entries() -> list[WeightSpec]:
+    """Keras Applications' ImageNet weights: the URLs and md5 hashes that Keras itself publishes."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    from keras.src.applications import resnet as keras_resnet
+
+    entries = []
+    for name, arch in KERAS_ARCHS.items():
+        file_name = f"{name}_weights_tf_dim_ordering_tf_kernels.h5"
+        mode = TF_MODE if name.endswith("v2") else CAFFE
+        entries.append(WeightSpec(
+            name=f"{arch}.keras_in1k", arch=arch, tag="keras_in1k", default=True, num_classes=1000,
+            label_set="imagenet-1k", source="hub", license="mit",
+            preprocessing=Preprocessing(input_size=(3, 224, 224), interpolation="bilinear", crop_pct=0.875, **mode),
+            paper=(get_spec(arch).paper,), source_url="https://keras.io/api/applications/resnet/",
+            origin=Origin(library="keras", library_version=keras.__version__,
+                          url=keras_resnet.BASE_WEIGHTS_PATH + file_name,
+                          url_md5=keras_resnet.WEIGHTS_HASHES[name][0], url_format="keras", format="keras"),
+            notes=f"Keras' preprocess_input mode {'tf' if name.endswith('v2') else 'caffe'}, built into the transform"))
+    return entries
+
+
+def transformers_entries() -> list[WeightSpec]:
+    """🤗 transformers' microsoft/resnet-* ImageNet-1k checkpoints (ResNetForImageClassification)."""
+    import transformers
+
+    return [WeightSpec(
+        name=f"{arch}.microsoft_in1k", arch=arch, tag="microsoft_in1k", default=False, num_classes=1000,
+        label_set="imagenet-1k", source="hub", license="apache-2.0",
+        preprocessing=Preprocessing(input_size=(3, 224, 224), interpolation="bicubic", crop_pct=0.875,
+                                    mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+        paper=(get_spec(arch).paper,), source_url=f"https://huggingface.co/microsoft/{repo}",
+        origin=Origin(library="transformers", library_version=transformers.__version__,
+                      hf_hub_id=f"microsoft/{repo}", hf_hub_filename="model.safetensors", format="transformers"))
+        for repo, arch in MICROSOFT.items()]
+
+
 def sync(manifest_path: Path, results_csv: Path) -> list[WeightSpec]:
     """The regenerated entries: timm's, with published hub/parity records and our own entries kept."""
     from dataclasses import replace
@@ -85,8 +133,14 @@ def sync(manifest_path: Path, results_csv: Path) -> list[WeightSpec]:
         if old is not None and (old.hub != HubLocation() or old.parity != Parity()):
             entry = replace(entry, hub=old.hub, parity=old.parity)
         entries.append(entry)
+    entries += [e for e in [*keras_entries(), *transformers_entries()]]
+    for i, entry in enumerate(entries):
+        old = current.get(entry.name)
+        if old is not None and entry.origin.library != "timm" and (old.hub != HubLocation() or old.parity != Parity()):
+            entries[i] = replace(entry, hub=old.hub, parity=old.parity)
     generated = {e.name for e in entries}
-    entries += [e for n, e in current.items() if n not in generated and e.origin.library != "timm"]
+    entries += [e for n, e in current.items() if n not in generated and e.origin.library not in
+                ("timm", "keras", "transformers")]
     return entries
 
 

@@ -47,15 +47,21 @@ def default_repo_id(tag: str) -> str:
     return f"{DEFAULT_ORG}/{tag}"
 
 
-def reference_model(spec: WeightSpec, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """The implementation a weight came from, holding its origin weights: timm's model for timm
-    weights; for weights of our own (bundled), our model loaded from the origin file as it is."""
+def reference_model(spec: WeightSpec, origin: OriginWeights) -> torch.nn.Module:
+    """The implementation a weight came from, holding its origin weights: timm's or transformers'
+    model, the Keras model itself; for weights of our own (bundled), our model from the origin file."""
+    if origin.reference is not None:
+        return origin.reference
     if spec.origin.library == "timm":
-        return timm_reference(spec, state_dict)
+        return timm_reference(spec, origin.state_dict)
+    if spec.origin.library == "transformers":
+        from .interop import transformers_reference
+
+        return transformers_reference(spec, origin.state_dict)
     from .registry import build_model
 
     model = build_model(spec.arch, num_classes=spec.num_classes, in_chans=spec.preprocessing.input_size[0])
-    model.load_state_dict(state_dict, strict=True)
+    model.load_state_dict(origin.state_dict, strict=True)
     return model.eval()
 
 
@@ -69,28 +75,49 @@ def timm_reference(spec: WeightSpec, state_dict: dict[str, torch.Tensor] | None)
     return model.eval()
 
 
-def origin_state_dict(spec: WeightSpec, source: str, seed: int = 0) -> tuple[dict[str, torch.Tensor], str, str]:
-    """(state_dict in the origin's layout, its key format, where it came from)."""
+@dataclass(frozen=True)
+class OriginWeights:
+    state_dict: dict[str, torch.Tensor]      # in the origin's layout (``layout``)
+    layout: str                              # the converter that maps it to ours
+    provenance: str                          # where it came from
+    reference: torch.nn.Module | None = None  # the origin implementation holding it, when built here
+
+
+def origin_state_dict(spec: WeightSpec, source: str, seed: int = 0) -> OriginWeights:
+    """The origin weights of ``spec``: its published file, or seeded random weights (offline)."""
+    from . import interop
+    from .convert import from_keras
     from .weights import fetch_weights, read_state_dict
 
+    library, rng_seed = spec.origin.library, zlib.crc32(spec.name.encode()) + seed
     if spec.source == "bundled":  # our own weight: the shipped file is its origin, whatever the source
         found = fetch_weights(spec)
-        return read_state_dict(found.path), "resnet_zoo", f"bundled {spec.bundled_file}"
+        return OriginWeights(read_state_dict(found.path), "resnet_zoo", f"bundled {spec.bundled_file}")
     if source == "random":
-        torch.manual_seed(zlib.crc32(spec.name.encode()) + seed)
-        model = randomize_(timm_reference(spec, None), seed=zlib.crc32(spec.name.encode()) + seed)
-        return {k: v.contiguous() for k, v in model.state_dict().items()}, "timm", f"random (seed {seed})"
+        torch.manual_seed(rng_seed)
+        if library == "keras":
+            model = interop.randomize_keras_(interop.keras_model(spec.arch, (224, 224, 3)), rng_seed)
+            return OriginWeights(from_keras(model, spec.arch), "resnet_zoo", f"random (seed {seed})",
+                                 interop.KerasLogits(model))
+        ref = interop.transformers_reference(spec, None) if library == "transformers" else timm_reference(spec, None)
+        model = randomize_(ref.model if library == "transformers" else ref, seed=rng_seed)
+        return OriginWeights({k: v.contiguous() for k, v in model.state_dict().items()}, spec.origin.format,
+                             f"random (seed {seed})")
     if source != "timm":
         raise ResNetZooError(f"unknown source {source!r}; use 'timm' (the origin's published file) or 'random'")
     origin = spec.origin
     if origin.hf_hub_id:
         path = hf_download(origin.hf_hub_id, origin.hf_hub_filename or WEIGHTS_FILE, None, spec.name)
         if path is not None:
-            return read_state_dict(path), origin.format, f"hf://{origin.hf_hub_id}/{origin.hf_hub_filename}"
+            return OriginWeights(read_state_dict(path), origin.format, f"hf://{origin.hf_hub_id}/{origin.hf_hub_filename}")
     if origin.url:
-        path = url_download(origin.url, spec.name, origin.url_hash_prefix)
+        path = url_download(origin.url, spec.name, origin.url_hash_prefix, md5=origin.url_md5)
+        if path is not None and origin.url_format == "keras":
+            model = interop.keras_model(spec.arch, (224, 224, 3))
+            model.load_weights(str(path))
+            return OriginWeights(from_keras(path, spec.arch), "resnet_zoo", origin.url, interop.KerasLogits(model))
         if path is not None:
-            return read_state_dict(path), origin.url_format, origin.url
+            return OriginWeights(read_state_dict(path), origin.url_format, origin.url)
     raise WeightsNotAvailableError(f"{spec.name}: origin weights could not be fetched from "
                                    f"{origin.hf_hub_id or '-'} or {origin.url or '-'}; use --source random offline")
 
@@ -118,10 +145,8 @@ def check_against_reference(model: torch.nn.Module, reference: torch.nn.Module, 
     if not max_diff <= RTOL * scale or (top5 is not None and top5 < 1.0):
         raise ParityMismatchError(f"{spec.name}: max |delta| {max_diff:.3e} exceeds {RTOL:g} x {scale:.3e} "
                                   f"or top-5 agreement {top5} < 1 on {recipe}")
-    if spec.origin.library == "timm":
-        import timm
-
-        where = f"timm {timm.__version__} {spec.arch}"
+    if spec.origin.library in ("timm", "keras", "transformers"):
+        where = f"{spec.origin.library} {spec.origin.library_version} {spec.arch}"
     else:
         where = f"resnet_zoo {__version__} {spec.arch} with the origin file"
     return Parity(reference=where, input=recipe, max_abs_diff=max_diff, top5_agreement=top5)
@@ -236,8 +261,9 @@ def convert(tag: str, out_dir: str | Path, source: str = "timm", seed: int = 0,
 
     spec = get_weights(tag)
     out_dir = Path(out_dir)
-    origin_sd, layout, provenance = origin_state_dict(spec, source, seed)
-    ours_sd = CONVERTERS[layout](origin_sd, spec.arch)
+    origin = origin_state_dict(spec, source, seed)
+    ours_sd = CONVERTERS[origin.layout](origin.state_dict, spec.arch)
+    provenance = origin.provenance
     with tempfile.TemporaryDirectory(prefix=".convert-", dir=out_dir.parent if out_dir.parent.exists() else None) as tmp:
         staged = Path(tmp)
         metadata = {"format": "pt", "arch": spec.arch, "tag": spec.name, "source": provenance,
@@ -246,7 +272,7 @@ def convert(tag: str, out_dir: str | Path, source: str = "timm", seed: int = 0,
         save_file({k: v.contiguous() for k, v in ours_sd.items()}, str(staged / WEIGHTS_FILE), metadata=metadata)
         ours = create_model(spec.arch, pretrained=str(staged / WEIGHTS_FILE), num_classes=spec.num_classes,
                             in_chans=spec.preprocessing.input_size[0])
-        reference = reference_model(spec, origin_sd)
+        reference = reference_model(spec, origin)
         parity = check_against_reference(ours, reference, spec)
         spec = replace(spec, parity=parity)
         write_config(spec, staged / "config.json")

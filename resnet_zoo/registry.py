@@ -74,7 +74,7 @@ def model_args(name: str, **overrides: Any) -> dict[str, Any]:
     if unknown:
         raise InvalidArgumentError(
             f"{spec.name} does not take argument(s) {unknown}; accepted: {sorted(accepted)}")
-    fixed = {"layers", "channels", "block", "basic"}
+    fixed = {"layers", "channels", "block", "basic", "layout"}
     clash = sorted(k for k in overrides if k in fixed and overrides[k] != spec.args.get(k))
     if clash:
         raise InvalidArgumentError(

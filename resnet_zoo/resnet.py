@@ -19,8 +19,8 @@ import torch.nn as nn
 
 from .base import ResNetBase, Tap
 from .errors import InvalidArgumentError
-from .layers import (ATTENTIONS, GLOBAL_POOLS, DropPath, ZeroPadShortcut, conv1x1, conv3x3, drop_path_rates,
-                     make_attention, projection_shortcut)
+from .layers import (ATTENTIONS, GLOBAL_POOLS, LAYOUTS, TIMM, DropPath, Layout, ZeroPadShortcut, conv1x1, conv3x3,
+                     drop_path_rates, make_attention, projection_shortcut)
 
 BLOCKS = ("basic", "bottleneck")
 STEMS = ("", "deep", "deep_tiered", "cifar")
@@ -56,18 +56,19 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
                  dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
-                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0) -> None:
+                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0,
+                 layout: Layout = TIMM) -> None:
         super().__init__()
         if cardinality != 1 or base_width != 64:
             raise InvalidArgumentError(
                 f"BasicBlock supports cardinality=1 and base_width=64 only (got {cardinality}, {base_width});"
                 " use block='bottleneck' for ResNeXt or wide variants")
-        out_chs = planes * self.expansion
-        self.conv1 = conv3x3(in_chs, planes, stride, first_dilation)
-        self.bn1 = nn.BatchNorm2d(planes)
+        out_chs, bias, eps = planes * self.expansion, layout.conv_bias, layout.bn_eps
+        self.conv1 = conv3x3(in_chs, planes, stride, first_dilation, bias=bias)
+        self.bn1 = nn.BatchNorm2d(planes, eps=eps)
         self.act1 = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(planes, out_chs, dilation=dilation)
-        self.bn2 = nn.BatchNorm2d(out_chs)
+        self.conv2 = conv3x3(planes, out_chs, dilation=dilation, bias=bias)
+        self.bn2 = nn.BatchNorm2d(out_chs, eps=eps)
         self.se = make_attention(attention, out_chs, se_ratio)
         self.act2 = nn.ReLU(inplace=True)
         self.downsample = shortcut
@@ -88,25 +89,29 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3 (grouped for ResNeXt, carrying the stride: "v1.5"), 1x1 expand by 4."""
+    """1x1 reduce, 3x3 (grouped for ResNeXt, carrying the stride: "v1.5"), 1x1 expand by 4.
+
+    With the "keras" layout the first 1x1 carries the stride (the original v1) and convs are biased."""
 
     expansion = 4
     conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3"))
 
     def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
                  dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
-                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0) -> None:
+                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0,
+                 layout: Layout = TIMM) -> None:
         super().__init__()
         width = int(math.floor(planes * (base_width / 64)) * cardinality)
-        out_chs = planes * self.expansion
-        self.conv1 = conv1x1(in_chs, width)
-        self.bn1 = nn.BatchNorm2d(width)
+        out_chs, bias, eps = planes * self.expansion, layout.conv_bias, layout.bn_eps
+        stride_1x1, stride_3x3 = (stride, 1) if layout.stride_in_1x1 else (1, stride)
+        self.conv1 = conv1x1(in_chs, width, stride_1x1, bias=bias)
+        self.bn1 = nn.BatchNorm2d(width, eps=eps)
         self.act1 = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(width, width, stride, first_dilation, groups=cardinality)
-        self.bn2 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride_3x3, first_dilation, groups=cardinality, bias=bias)
+        self.bn2 = nn.BatchNorm2d(width, eps=eps)
         self.act2 = nn.ReLU(inplace=True)
-        self.conv3 = conv1x1(width, out_chs)
-        self.bn3 = nn.BatchNorm2d(out_chs)
+        self.conv3 = conv1x1(width, out_chs, bias=bias)
+        self.bn3 = nn.BatchNorm2d(out_chs, eps=eps)
         self.se = make_attention(attention, out_chs, se_ratio)
         self.act3 = nn.ReLU(inplace=True)
         self.downsample = shortcut
@@ -148,6 +153,8 @@ class ResNet(ResNetBase):
         global_pool: "avg", "max", "avgmax" or "catavgmax".
         drop_rate: dropout before the classifier; drop_path_rate: stochastic depth, linear by block.
         zero_init_last: zero the last BN's scale in each residual branch (identity at init).
+        layout: "timm" (timm's and torchvision's convention) or "keras" (Keras Applications':
+            the stride on the bottleneck's first 1x1, biased convs, BN eps 1.001e-5).
         num_classes: classifier outputs, 0 for none; in_chans: input channels.
     """
 
@@ -156,9 +163,11 @@ class ResNet(ResNetBase):
                  stem_type: str = "", stem_width: int = 64, replace_stem_pool: bool = False,
                  avg_down: bool = False, shortcut: str = "projection", attention: str | None = None,
                  se_ratio: float = 1 / 16, output_stride: int = 32, global_pool: str = "avg",
-                 drop_rate: float = 0.0, drop_path_rate: float = 0.0, zero_init_last: bool = True) -> None:
+                 drop_rate: float = 0.0, drop_path_rate: float = 0.0, zero_init_last: bool = True,
+                 layout: str = "timm") -> None:
         validate_common_args(num_classes=num_classes, in_chans=in_chans, output_stride=output_stride,
                              global_pool=global_pool, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+        _check_choice("layout", layout, tuple(LAYOUTS))
         _check_choice("block", block, BLOCKS)
         _check_choice("stem_type", stem_type, STEMS)
         _check_choice("shortcut", shortcut, SHORTCUTS)
@@ -170,6 +179,7 @@ class ResNet(ResNetBase):
             raise InvalidArgumentError("avg_down=True needs shortcut='projection' (zero_pad has no conv to pool for)")
         super().__init__()
         block_cls = BasicBlock if block == "basic" else Bottleneck
+        conventions = LAYOUTS[layout]
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.drop_rate = drop_rate
@@ -189,8 +199,8 @@ class ResNet(ResNetBase):
                 nn.Conv2d(mid[1], inplanes, 3, padding=1, bias=False))
         else:
             inplanes, stem_stride = 64, 2
-            self.conv1 = nn.Conv2d(in_chans, inplanes, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(inplanes)
+            self.conv1 = nn.Conv2d(in_chans, inplanes, 7, stride=2, padding=3, bias=conventions.conv_bias)
+        self.bn1 = nn.BatchNorm2d(inplanes, eps=conventions.bn_eps)
         self.act1 = nn.ReLU(inplace=True)
         self.feature_info: list[dict[str, Any]] = [dict(num_chs=inplanes, reduction=stem_stride, module="act1")]
         if stem_type == "cifar":
@@ -219,12 +229,12 @@ class ResNet(ResNetBase):
                 block_shortcut = None
                 if block_idx == 0 and (block_stride != 1 or inplanes != out_chs):
                     block_shortcut = (ZeroPadShortcut(inplanes, out_chs, block_stride) if shortcut == "zero_pad"
-                                      else projection_shortcut(inplanes, out_chs, block_stride, dilation,
-                                                               prev_dilation, avg_down))
+                                      else projection_shortcut(inplanes, out_chs, block_stride, dilation, avg_down,
+                                                               conventions))
                 blocks.append(block_cls(inplanes, planes, block_stride, block_shortcut, dilation=dilation,
                                         first_dilation=prev_dilation, cardinality=cardinality,
                                         base_width=base_width, attention=attention, se_ratio=se_ratio,
-                                        drop_path=block_dprs[stage_idx][block_idx]))
+                                        drop_path=block_dprs[stage_idx][block_idx], layout=conventions))
                 prev_dilation, inplanes = dilation, out_chs
             name = f"layer{stage_idx + 1}"
             self.add_module(name, nn.Sequential(*blocks))

@@ -19,26 +19,31 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import InvalidArgumentError
-from .layers import DropPath, GlobalPool, avg_down_pool, conv_padding, drop_path_rates, make_divisible
+from .layers import (LAYOUTS, TIMM, DropPath, GlobalPool, Layout, ZeroPadShortcut, avg_down_pool, conv_padding,
+                     drop_path_rates, make_divisible)
 from .base import ResNetBase, Tap
 from .resnet import _check_choice, validate_common_args
 
 V2_STEMS = ("", "deep", "tiered")
 
 
-def _conv(in_chs: int, out_chs: int, kernel_size: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
+def _conv(in_chs: int, out_chs: int, kernel_size: int, stride: int = 1, dilation: int = 1,
+          bias: bool = False) -> nn.Conv2d:
     return nn.Conv2d(in_chs, out_chs, kernel_size, stride=stride, dilation=dilation,
-                     padding=conv_padding(kernel_size, stride, dilation), bias=False)
+                     padding=conv_padding(kernel_size, stride, dilation), bias=bias)
 
 
 class PreActShortcut(nn.Module):
     """Projection of the pre-activated input: 1x1 conv with stride, or avg-pool then 1x1 conv."""
 
-    def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, avg_down: bool) -> None:
+    takes_preact = True  # a block feeds it its BN-ReLU'd input (a ZeroPadShortcut takes the raw input)
+
+    def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, avg_down: bool,
+                 bias: bool = False) -> None:
         super().__init__()
         if avg_down:
             self.pool = avg_down_pool(stride, dilation)
-        self.conv = _conv(in_chs, out_chs, 1, stride=1 if avg_down else stride)
+        self.conv = _conv(in_chs, out_chs, 1, stride=1 if avg_down else stride, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(self.pool(x) if hasattr(self, "pool") else x)
@@ -50,13 +55,13 @@ class PreActBasic(nn.Module):
     conv_bn_pairs = (("conv1", "norm2"),)  # norm1 acts on the block input (also the shortcut): not foldable
 
     def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, first_dilation: int,
-                 shortcut: nn.Module | None, drop_path: float) -> None:
+                 shortcut: nn.Module | None, drop_path: float, layout: Layout = TIMM) -> None:
         super().__init__()
         self.downsample = shortcut
-        self.norm1 = nn.BatchNorm2d(in_chs)
+        self.norm1 = nn.BatchNorm2d(in_chs, eps=layout.bn_eps)
         self.conv1 = _conv(in_chs, out_chs, 3, stride, first_dilation)
-        self.norm2 = nn.BatchNorm2d(out_chs)
-        self.conv2 = _conv(out_chs, out_chs, 3, dilation=dilation)
+        self.norm2 = nn.BatchNorm2d(out_chs, eps=layout.bn_eps)
+        self.conv2 = _conv(out_chs, out_chs, 3, dilation=dilation, bias=layout.conv_bias)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def zero_init_last(self) -> None:
@@ -64,7 +69,8 @@ class PreActBasic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_preact = F.relu(self.norm1(x))
-        shortcut = x if self.downsample is None else self.downsample(x_preact)
+        shortcut = x if self.downsample is None else self.downsample(
+            x_preact if self.downsample.takes_preact else x)
         x = self.conv2(F.relu(self.norm2(self.conv1(x_preact))))
         return self.drop_path(x) + shortcut
 
@@ -75,16 +81,17 @@ class PreActBottleneck(nn.Module):
     conv_bn_pairs = (("conv1", "norm2"), ("conv2", "norm3"))
 
     def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, first_dilation: int,
-                 shortcut: nn.Module | None, drop_path: float) -> None:
+                 shortcut: nn.Module | None, drop_path: float, layout: Layout = TIMM) -> None:
         super().__init__()
         mid_chs = make_divisible(out_chs * 0.25)
+        eps = layout.bn_eps
         self.downsample = shortcut
-        self.norm1 = nn.BatchNorm2d(in_chs)
+        self.norm1 = nn.BatchNorm2d(in_chs, eps=eps)
         self.conv1 = _conv(in_chs, mid_chs, 1)
-        self.norm2 = nn.BatchNorm2d(mid_chs)
+        self.norm2 = nn.BatchNorm2d(mid_chs, eps=eps)
         self.conv2 = _conv(mid_chs, mid_chs, 3, stride, first_dilation)
-        self.norm3 = nn.BatchNorm2d(mid_chs)
-        self.conv3 = _conv(mid_chs, out_chs, 1)
+        self.norm3 = nn.BatchNorm2d(mid_chs, eps=eps)
+        self.conv3 = _conv(mid_chs, out_chs, 1, bias=layout.conv_bias)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def zero_init_last(self) -> None:
@@ -92,7 +99,8 @@ class PreActBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_preact = F.relu(self.norm1(x))
-        shortcut = x if self.downsample is None else self.downsample(x_preact)
+        shortcut = x if self.downsample is None else self.downsample(
+            x_preact if self.downsample.takes_preact else x)
         x = self.conv1(x_preact)
         x = self.conv2(F.relu(self.norm2(x)))
         x = self.conv3(F.relu(self.norm3(x)))
@@ -132,16 +140,20 @@ class ResNetV2(ResNetBase):
         layers: blocks per stage; basic: two 3x3 convs per block (v2-18/34) instead of bottlenecks.
         channels: output channels per stage (256..2048 for bottlenecks, 64..512 for basic).
         stem_type: "" (7x7), "deep" (3x3 32-32-64) or "tiered" (3x3 24-32-64), then a max-pool.
-        avg_down: average-pool shortcuts (the "d" variants). Other args as :class:`ResNet`.
+        avg_down: average-pool shortcuts (the "d" variants).
+        layout: "timm", or "keras" (Keras Applications' ResNetV2: each stage strides its last block,
+            whose shortcut subsamples the raw input; biased stem, projection and last 1x1 convs;
+            BN eps 1.001e-5). Other args as :class:`ResNet`.
     """
 
     def __init__(self, layers: Sequence[int], channels: Sequence[int] = (256, 512, 1024, 2048),
                  basic: bool = False, num_classes: int = 1000, in_chans: int = 3, stem_type: str = "",
                  stem_width: int = 64, avg_down: bool = False, shortcut: str = "projection",
                  output_stride: int = 32, global_pool: str = "avg", drop_rate: float = 0.0,
-                 drop_path_rate: float = 0.0, zero_init_last: bool = False) -> None:
+                 drop_path_rate: float = 0.0, zero_init_last: bool = False, layout: str = "timm") -> None:
         validate_common_args(num_classes=num_classes, in_chans=in_chans, output_stride=output_stride,
                              global_pool=global_pool, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+        _check_choice("layout", layout, tuple(LAYOUTS))
         _check_choice("stem_type", stem_type, V2_STEMS)
         if shortcut != "projection":
             raise InvalidArgumentError(
@@ -167,29 +179,39 @@ class ResNetV2(ResNetBase):
             stem["act2"] = nn.ReLU(inplace=True)
             stem["conv3"] = _conv(mid[1], stem_width, 3)
         else:
-            stem["conv"] = _conv(in_chans, stem_width, 7, stride=2)
-        stem["pool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            stem["conv"] = _conv(in_chans, stem_width, 7, stride=2, bias=LAYOUTS[layout].conv_bias)
+        if LAYOUTS[layout].name == "keras":  # Keras pads with zeros before pooling a not-yet-activated map
+            stem["pad"] = nn.ZeroPad2d(1)
+            stem["pool"] = nn.MaxPool2d(kernel_size=3, stride=2)
+        else:
+            stem["pool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.stem = nn.Sequential(stem)
         self.feature_info: list[dict[str, Any]] = [
             dict(num_chs=stem_width, reduction=2, module="stem.conv3" if stem_type else "stem.conv")]
 
         block_cls = PreActBasic if basic else PreActBottleneck
+        conventions = LAYOUTS[layout]
+        # timm strides a stage's first block (stages 2-4); Keras strides its last one (stages 1-3)
+        stage_strides = [2] * (len(layers) - 1) + [1] if conventions.stride_in_last_block else [1] + [2] * (len(layers) - 1)
         prev_chs, net_stride, dilation = stem_width, 4, 1
         block_dprs = drop_path_rates(drop_path_rate, list(layers))
         stages = []
         for stage_idx, (depth, out_chs) in enumerate(zip(layers, channels)):
-            stride = 1 if stage_idx == 0 else 2
-            if net_stride >= output_stride:
+            stride = stage_strides[stage_idx]
+            if stride > 1 and net_stride >= output_stride:
                 dilation, stride = dilation * stride, 1
             first_dilation = 1 if dilation in (1, 2) else 2
+            strided_block = depth - 1 if conventions.stride_in_last_block else 0
             blocks = []
             for block_idx in range(depth):
-                block_stride = stride if block_idx == 0 else 1
-                needs_projection = block_idx == 0 and (
-                    not basic or block_stride != 1 or first_dilation != dilation or prev_chs != out_chs)
-                proj = PreActShortcut(prev_chs, out_chs, block_stride, dilation, avg_down) if needs_projection else None
+                block_stride = stride if block_idx == strided_block else 1
+                proj: nn.Module | None = None
+                if block_idx == 0 and (not basic or block_stride != 1 or first_dilation != dilation or prev_chs != out_chs):
+                    proj = PreActShortcut(prev_chs, out_chs, block_stride, dilation, avg_down, bias=conventions.conv_bias)
+                elif block_stride != 1:  # Keras: the strided last block subsamples its raw input
+                    proj = ZeroPadShortcut(prev_chs, out_chs, block_stride)
                 blocks.append(block_cls(prev_chs, out_chs, block_stride, dilation, first_dilation, proj,
-                                        block_dprs[stage_idx][block_idx]))
+                                        block_dprs[stage_idx][block_idx], layout=conventions))
                 prev_chs, first_dilation = out_chs, dilation
             net_stride *= stride
             stages.append(ResNetStage(blocks))
@@ -198,7 +220,7 @@ class ResNetV2(ResNetBase):
         self.stage_names = [f"stages.{i}" for i in range(len(stages))]
 
         self.num_features = prev_chs
-        self.norm = nn.BatchNorm2d(prev_chs)
+        self.norm = nn.BatchNorm2d(prev_chs, eps=conventions.bn_eps)
         self._make_head(num_classes, global_pool)
         self.init_weights(zero_init_last)
 
@@ -239,9 +261,11 @@ class ResNetV2(ResNetBase):
 
     def feature_taps(self) -> list[Tap]:
         """Stem up to its last conv (before the pool), then each stage (pre final norm), as timm."""
-        stem = [m for name, m in self.stem.named_children() if name != "pool"]
+        pooling = ("pad", "pool")
+        stem = [m for name, m in self.stem.named_children() if name not in pooling]
+        pool = [m for name, m in self.stem.named_children() if name in pooling]
         stages = [list(stage.blocks) for stage in self.stages]
-        return [stem, [self.stem.pool, *stages[0]], *stages[1:]]
+        return [stem, [*pool, *stages[0]], *stages[1:]]
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.norm(super().forward_features(x)))

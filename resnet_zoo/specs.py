@@ -21,6 +21,7 @@ PAPERS = {
     "resnetrs": "Bello et al. 2021, Revisiting ResNets: Improved Training and Scaling Strategies (arXiv:2103.07579)",
     "preact": "He et al. 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027)",
     "rsb": "Wightman et al. 2021, ResNet strikes back (arXiv:2110.00476)",
+    "keras": "Keras Applications (keras.applications.ResNet50 etc.), after He et al. 2015 and 2016",
 }
 
 
@@ -84,6 +85,19 @@ def _v2(name: str, layers: tuple[int, ...], *, basic: bool = False, **args: Any)
                f"{layers}, {stem}{extras}")
     return ResNetSpec(name, "resnetv2", MappingProxyType(dict(layers=layers, channels=channels, basic=basic, **args)),
                       summary, PAPERS["preact"], timm_name=name)
+
+
+def _keras(name: str, layers: tuple[int, ...], v2: bool) -> ResNetSpec:
+    depth = sum(layers) * 3 + 2
+    if v2:
+        args = dict(layers=layers, channels=(256, 512, 1024, 2048), basic=False, layout="keras")
+        summary = (f"Keras Applications' ResNet{depth}V2: pre-activation, each stage's stride on its last block, "
+                   "biased stem/projection/last convs, BN eps 1.001e-5")
+    else:
+        args = dict(block="bottleneck", layers=layers, layout="keras")
+        summary = (f"Keras Applications' ResNet{depth}: v1 with the stride on the first 1x1, biased convs, "
+                   "BN eps 1.001e-5")
+    return ResNetSpec(name, "resnetv2" if v2 else "resnet", MappingProxyType(args), summary, PAPERS["keras"])
 
 
 def _cifar(depth: int) -> ResNetSpec:
@@ -166,6 +180,13 @@ SPECS: tuple[ResNetSpec, ...] = (
     _v2("resnetv2_101d", R101, stem_type="deep", avg_down=True),
     _v2("resnetv2_152", R152),
     _v2("resnetv2_152d", R152, stem_type="deep", avg_down=True),
+    # Keras Applications' networks, exactly (their weights convert from .h5 or a live keras.Model)
+    _keras("resnet50_keras", R50, v2=False),
+    _keras("resnet101_keras", R101, v2=False),
+    _keras("resnet152_keras", R152, v2=False),
+    _keras("resnet50v2_keras", R50, v2=True),
+    _keras("resnet101v2_keras", R101, v2=True),
+    _keras("resnet152v2_keras", R152, v2=True),
     # CIFAR ResNets (He et al. 2015, section 4.2)
     *(_cifar(d) for d in (20, 32, 44, 56, 110)),
 )

@@ -82,7 +82,7 @@ def fetch_weights(spec: WeightSpec, hub_dir: Path | None = None, verify: bool = 
             return WeightFile(path, origin.format, f"origin hub {origin.hf_hub_id}", fresh=True)
     if origin.url:
         tried.append(f"origin url {origin.url}")
-        path = hub.url_download(origin.url, spec.name, origin.url_hash_prefix)
+        path = hub.url_download(origin.url, spec.name, origin.url_hash_prefix, md5=origin.url_md5)
         if path is not None:
             return WeightFile(path, origin.url_format, f"origin url {origin.url}")
     offline = " (offline: HF_HUB_OFFLINE is set)" if hub.is_offline() else ""
@@ -267,10 +267,13 @@ def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str
             raise InvalidArgumentError(f"weights {weight_name!r} are for {spec.arch!r}, not {spec_row.name!r}")
         found = fetch_weights(spec, local, verify=verify)
         logger.info("%s: loading from %s (%s)", spec.name, found.source, found.path)
-        state_dict = read_state_dict(found.path)
+        if found.format == "keras":  # an .h5 file: the converter reads it itself (h5py, no TensorFlow)
+            state_dict = CONVERTERS["keras"](found.path, spec.arch)
+        else:
+            state_dict = read_state_dict(found.path)
         if found.fresh:  # known-good files (hash recorded at verification) skip the full scan
             check_tensors(state_dict, found.source)
-        if found.format != "resnet_zoo":
+        if found.format not in ("resnet_zoo", "keras"):
             state_dict = CONVERTERS[found.format](state_dict, spec.arch)
         else:
             verify_state_dict(state_dict, spec.arch, source=found.source)

@@ -12,6 +12,7 @@ os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="resnet-zoo-tests-hf-")
 os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ.pop("RESNET_ZOO_HUB_DIR", None)
 os.environ.pop("RESNET_ZOO_MANIFEST", None)
+os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 on PyTorch: no TensorFlow on these machines
 
 import pytest
 import torch

@@ -19,6 +19,7 @@ resnetrs50 resnetrs101 resnetrs152 resnetrs200
 resnetv2_18 resnetv2_18d resnetv2_34 resnetv2_34d resnetv2_50 resnetv2_50d resnetv2_50t
 resnetv2_101 resnetv2_101d resnetv2_152 resnetv2_152d
 cifar_resnet20 cifar_resnet32 cifar_resnet44 cifar_resnet56 cifar_resnet110
+resnet50_keras resnet101_keras resnet152_keras resnet50v2_keras resnet101v2_keras resnet152v2_keras
 """.split()
 
 

@@ -4,6 +4,7 @@ local hub directory read directly and the same directory served by olah as a loo
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,7 @@ ORIGIN_TAG = "resnet18.a1_in1k"  # served only in timm's own layout, as timm/res
 def reference_logits(tag: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(input, timm's outputs) for the seeded random origin weights of ``tag``."""
     spec = get_weights(tag)
-    sd, _, _ = origin_state_dict(spec, "random", seed)
+    sd = origin_state_dict(spec, "random", seed).state_dict
     x, _ = parity_input(spec)
     with torch.no_grad():
         return x, timm_reference(spec, sd)(x)
@@ -48,7 +49,7 @@ def origin_root(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("origin_hub")
     spec = get_weights(ORIGIN_TAG)
-    sd, _, _ = origin_state_dict(spec, "random")
+    sd = origin_state_dict(spec, "random").state_dict
     folder = root / "staging"
     folder.mkdir()
     save_file(sd, str(folder / "model.safetensors"), metadata={"format": "pt"})
@@ -197,7 +198,9 @@ def test_through_olah_revision_pinning(olah, hub_root, tmp_path):
     bogus.write_text(json.dumps(manifest))
     env = {"HF_ENDPOINT": olah, "HF_HOME": str(tmp_path / "hf"), "RESNET_ZOO_MANIFEST": str(bogus)}
     done = load_in_subprocess(HUB_TAGS[0], tmp_path / "x.pt", env, check=False)
-    assert done.returncode != 0 and "WeightsNotAvailableError" in done.stderr
+    # nothing loads: neither main's bytes nor anything else (the origin URL is unreachable here too)
+    assert done.returncode != 0 and not (tmp_path / "x.pt").exists()
+    assert re.search(r"(WeightsNotAvailableError|DownloadError)", done.stderr)
 
 
 def test_through_olah_tampered_bytes_are_refused(olah, hub_root, tmp_path):
