@@ -29,3 +29,12 @@ def odd_input() -> torch.Tensor:
 def max_rel_diff(ours: torch.Tensor, ref: torch.Tensor) -> float:
     """max |ours - ref| as a fraction of max |ref|."""
     return ((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12)).item()
+
+
+def assert_parity(result) -> None:
+    """A ParityResult within tolerance: same parameter count, eval and train outputs within RTOL."""
+    from resnet_zoo.parity import RTOL
+
+    assert result.reference_scale > 0 and result.params == result.reference_params, result
+    assert result.max_abs_diff_eval <= RTOL * result.reference_scale, result
+    assert result.max_abs_diff_train <= RTOL * result.reference_scale, result

@@ -8,7 +8,7 @@ import torch
 import resnet_zoo
 from resnet_zoo.parity import RTOL, check_parity, has_reference, randomize_
 
-from conftest import max_rel_diff
+from conftest import assert_parity, max_rel_diff
 
 TIMM_NAMES = [n for n in resnet_zoo.list_models() if has_reference(n, "timm")]
 
@@ -21,11 +21,7 @@ def test_every_non_cifar_name_has_a_timm_counterpart():
 
 @pytest.mark.parametrize("name", TIMM_NAMES)
 def test_outputs_match_timm(name):
-    result = check_parity(name, "timm")
-    assert result.params == result.reference_params
-    assert result.max_abs_diff_eval <= RTOL * result.reference_scale, result
-    assert result.max_abs_diff_train <= RTOL * result.reference_scale, result
-    assert result.reference_scale > 0
+    assert_parity(check_parity(name, "timm"))
 
 
 @pytest.mark.parametrize("name", TIMM_NAMES)

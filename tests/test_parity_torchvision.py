@@ -5,7 +5,9 @@ import pytest
 import torchvision
 
 import resnet_zoo
-from resnet_zoo.parity import RTOL, check_parity, has_reference
+from resnet_zoo.parity import check_parity, has_reference
+
+from conftest import assert_parity
 
 TORCHVISION_BUILDERS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
                         "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
@@ -19,7 +21,4 @@ def test_all_ten_torchvision_resnets_are_registered_with_their_names():
 
 @pytest.mark.parametrize("name", TORCHVISION_BUILDERS)
 def test_outputs_match_torchvision(name):
-    result = check_parity(name, "torchvision")
-    assert result.params == result.reference_params
-    assert result.max_abs_diff_eval <= RTOL * result.reference_scale, result
-    assert result.max_abs_diff_train <= RTOL * result.reference_scale, result
+    assert_parity(check_parity(name, "torchvision"))
