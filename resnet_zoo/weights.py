@@ -239,52 +239,73 @@ def resolve_weight_name(name: str, pretrained: bool | str, manifest: str | None 
     return name if tag else get_weights(arch, manifest=manifest).name
 
 
+@dataclass
+class LoadedWeights:
+    state_dict: dict[str, torch.Tensor]   # in our layout, keys and shapes checked
+    name: str                             # the weight name (arch.tag) or the file path
+    num_classes: int                      # of the weight's classifier
+    defaults: dict[str, Any]              # builder arguments the weight implies
+    spec: WeightSpec | None               # the manifest entry, None for a file of the user's
+
+
+def weights_from_file(path: Path, arch: str) -> LoadedWeights:
+    """``pretrained="path"``: a safetensors (or weights-only .pth) file, checked against ``arch``."""
+    from .convert import strip_wrappers, verify_state_dict
+    from .convert.common import checkpoint_in_chans, classifier_classes
+
+    if not path.is_file():
+        raise WeightsNotAvailableError(f"pretrained={str(path)!r}: no such file; give the path to a "
+                                       ".safetensors file, a weight tag, or True")
+    state_dict = strip_wrappers(read_state_dict(path))
+    check_tensors(state_dict, str(path))
+    _check_file_arch(path, arch)
+    verify_state_dict(state_dict, arch, source=str(path))
+    classes = classifier_classes(state_dict)
+    return LoadedWeights(state_dict, str(path), classes,
+                         {"num_classes": classes, "in_chans": checkpoint_in_chans(state_dict)}, None)
+
+
+def weights_from_manifest(name: str, pretrained: bool | str, arch: str, hub_dir: Path | None,
+                          verify: bool) -> LoadedWeights:
+    """A manifest weight: fetched along the source order, verified, converted to our layout."""
+    from .convert import CONVERTERS, verify_state_dict
+
+    spec = weight_spec(resolve_weight_name(name, pretrained, _local_manifest(hub_dir)), hub_dir)
+    if spec.arch != arch:
+        raise InvalidArgumentError(f"weights {spec.name!r} are for {spec.arch!r}, not {arch!r}")
+    found = fetch_weights(spec, hub_dir, verify=verify)
+    logger.info("%s: loading from %s (%s)", spec.name, found.source, found.path)
+    if found.format == "keras":  # an .h5 file: the converter reads it itself (h5py, no TensorFlow)
+        state_dict = CONVERTERS["keras"](found.path, spec.arch)
+    else:
+        state_dict = read_state_dict(found.path)
+    if found.fresh:  # known-good files (hash recorded at verification) skip the full scan
+        check_tensors(state_dict, found.source)
+    if found.format in ("resnet_zoo", "keras"):
+        verify_state_dict(state_dict, spec.arch, source=found.source)
+    else:
+        state_dict = CONVERTERS[found.format](state_dict, spec.arch)
+    return LoadedWeights(state_dict, spec.name, spec.num_classes,
+                         {"num_classes": spec.num_classes, "in_chans": spec.preprocessing.input_size[0]}, spec)
+
+
 def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str, Any],
                           hub_dir: str | os.PathLike[str] | None = None, verify: bool = False) -> nn.Module:
+    """``create_model(name, pretrained=...)``: weights first, then the model built to fit them."""
     from . import hub
-    from .convert import CONVERTERS, strip_wrappers, verify_state_dict
-    from .convert.common import checkpoint_in_chans, classifier_classes
     from .registry import build_model, get_spec, model_args
 
-    spec_row = get_spec(name)
+    arch = get_spec(name).name
     if isinstance(pretrained, str) and _is_path(pretrained):
-        path = Path(pretrained)
-        if not path.is_file():
-            raise WeightsNotAvailableError(f"pretrained={pretrained!r}: no such file; give the path to a "
-                                           ".safetensors file, a weight tag, or True")
-        state_dict = strip_wrappers(read_state_dict(path))
-        check_tensors(state_dict, str(path))
-        _check_file_arch(path, spec_row.name)
-        verify_state_dict(state_dict, spec_row.name, source=str(path))
-        weight_name, weight_classes = str(path), classifier_classes(state_dict)
-        defaults: dict[str, Any] = {"num_classes": weight_classes, "in_chans": checkpoint_in_chans(state_dict)}
-        pretrained_cfg: WeightSpec | None = None
+        weights = weights_from_file(Path(pretrained), arch)
     else:
-        local = hub.hub_dir_from_env(hub_dir)
-        weight_name = resolve_weight_name(name, pretrained, _local_manifest(local))
-        spec = pretrained_cfg = weight_spec(weight_name, local)
-        if spec.arch != spec_row.name:
-            raise InvalidArgumentError(f"weights {weight_name!r} are for {spec.arch!r}, not {spec_row.name!r}")
-        found = fetch_weights(spec, local, verify=verify)
-        logger.info("%s: loading from %s (%s)", spec.name, found.source, found.path)
-        if found.format == "keras":  # an .h5 file: the converter reads it itself (h5py, no TensorFlow)
-            state_dict = CONVERTERS["keras"](found.path, spec.arch)
-        else:
-            state_dict = read_state_dict(found.path)
-        if found.fresh:  # known-good files (hash recorded at verification) skip the full scan
-            check_tensors(state_dict, found.source)
-        if found.format not in ("resnet_zoo", "keras"):
-            state_dict = CONVERTERS[found.format](state_dict, spec.arch)
-        else:
-            verify_state_dict(state_dict, spec.arch, source=found.source)
-        weight_classes = spec.num_classes
-        defaults = {"num_classes": spec.num_classes, "in_chans": spec.preprocessing.input_size[0]}
-    args = {**defaults, **{k: v for k, v in overrides.items() if v is not None}}
-    model_args(spec_row.name, **args)  # validate before building
+        weights = weights_from_manifest(name, pretrained, arch, hub.hub_dir_from_env(hub_dir), verify)
+    args = {**weights.defaults, **{k: v for k, v in overrides.items() if v is not None}}
+    model_args(arch, **args)  # validate before building
     with meta_device():
-        model = build_model(spec_row.name, **args)
-    model = load_into(model, state_dict, weight_name, weight_classes)
-    model.pretrained_cfg = pretrained_cfg  # type: ignore[assignment]
+        model = build_model(arch, **args)
+    model = load_into(model, weights.state_dict, weights.name, weights.num_classes)
+    model.pretrained_cfg = weights.spec  # type: ignore[assignment]
     return model
 
 
