@@ -46,6 +46,14 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int 
     return {k: Timing.of(v) for k, v in samples.items()}
 
 
+def forward_of(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    """A timed unit: one no-grad forward of ``model`` on ``x``."""
+    def run() -> None:
+        with torch.no_grad():
+            model(x)
+    return run
+
+
 # -- the weight file every implementation loads ----------------------------------------------------
 
 def weight_file(arch: str, workdir: Path) -> tuple[Path, str, Path]:
@@ -181,13 +189,7 @@ def throughput(arch: str, batch: int, channels_last: bool, repeats: int, size: i
     models = {k: m.to(memory_format=fmt) for k, m in _models(arch).items()}
     x = torch.randn(batch, 3, size, size).contiguous(memory_format=fmt)
 
-    def runner(m: torch.nn.Module) -> Callable[[], None]:
-        def run() -> None:
-            with torch.no_grad():
-                m(x)
-        return run
-
-    timings = interleaved({k: runner(m) for k, m in models.items()}, repeats)
+    timings = interleaved({k: forward_of(m, x) for k, m in models.items()}, repeats)
     out = {k: {"images_per_s": batch / t.median, "spread": t.spread} for k, t in timings.items()}
     out["resnet_zoo"]["paired_ratio_vs_timm"] = paired_ratio(timings["timm"], timings["resnet_zoo"])
     return out
@@ -216,13 +218,7 @@ def optimized_throughput(arch: str, batch: int, repeats: int, compile: bool, siz
         ref = ours(x)
         max_rel = {k: ((m(x) - ref).abs().max() / ref.abs().max()).item() for k, m in fns.items()}
 
-    def runner(m: torch.nn.Module) -> Callable[[], None]:
-        def run() -> None:
-            with torch.no_grad():
-                m(x)
-        return run
-
-    timings = interleaved({k: runner(m) for k, m in fns.items()}, repeats, warmup=2)
+    timings = interleaved({k: forward_of(m, x) for k, m in fns.items()}, repeats, warmup=2)
     return {k: {"images_per_s": batch / t.median, "spread": t.spread, "max_rel_diff": max_rel[k],
                 "paired_ratio_vs_timm_eager": paired_ratio(timings["timm eager"], t)}
             for k, t in timings.items()}

@@ -97,19 +97,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cmd_manifest_sync(args: argparse.Namespace) -> int:
-    from .manifest import manifest_document
+    from .manifest import manifest_text, write_manifest
     from .manifest_sync import sync, write_imagenet_labels
 
     manifest_path = Path(args.manifest)
     entries = sync(manifest_path, Path(args.results))
-    text = json.dumps(manifest_document(entries), indent=1, ensure_ascii=False) + "\n"
     if args.check:
-        same = manifest_path.exists() and manifest_path.read_text() == text
+        same = manifest_path.exists() and manifest_path.read_text() == manifest_text(entries)
         print(f"{manifest_path}: {'up to date' if same else 'OUT OF DATE: run resnet-zoo manifest sync'}"
               f" ({len(entries)} weights)")
         return 0 if same else 1
-    from .manifest import write_manifest
-
     write_manifest(manifest_path, entries)
     write_imagenet_labels(Path(__file__).with_name("data") / "imagenet-1k.txt")
     defaults = sum(e.default for e in entries)

@@ -34,12 +34,17 @@ LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsiz
 LFS_SUFFIXES = (".safetensors", ".pth", ".bin", ".h5", ".onnx")
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
+def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 4 MiB chunks (weight files are hundreds of MB)."""
+    digest = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    return file_digest(path, "sha256")
 
 
 CACHE_ENV = "RESNET_ZOO_CACHE"
@@ -163,6 +168,11 @@ class _Transient(Exception):
     pass
 
 
+def url_cache_path(url: str) -> Path:
+    """Where ``url``'s file lives in resnet_zoo's cache (named as the URL names it)."""
+    return resnet_zoo_cache_dir() / "urls" / Path(url.split("?")[0]).name
+
+
 def url_download(url: str, tag: str, hash_prefix: str = "", retry: RetryPolicy = RetryPolicy(),
                  md5: str = "") -> Path | None:
     """``url`` in resnet_zoo's cache, downloaded at most once across processes (a file lock), into a
@@ -170,7 +180,7 @@ def url_download(url: str, tag: str, hash_prefix: str = "", retry: RetryPolicy =
     None when the server does not have it (4xx) or when offline and not cached."""
     from filelock import FileLock
 
-    dest = resnet_zoo_cache_dir() / "urls" / Path(url.split("?")[0]).name
+    dest = url_cache_path(url)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest) + ".lock"):
         if dest.exists():
@@ -182,14 +192,6 @@ def url_download(url: str, tag: str, hash_prefix: str = "", retry: RetryPolicy =
         if is_offline():
             return None
         return _download(url, dest, tag, hash_prefix, retry, md5)
-
-
-def _md5_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _download(url: str, dest: Path, tag: str, hash_prefix: str, retry: RetryPolicy, md5: str = "") -> Path | None:
@@ -221,7 +223,7 @@ def _download(url: str, dest: Path, tag: str, hash_prefix: str, retry: RetryPoli
             if hash_prefix and not sha256_file(tmp_name).startswith(hash_prefix):
                 raise IntegrityError(f"{tag}: {url} served bytes whose sha256 does not start with {hash_prefix}, the "
                                      "prefix in its file name; nothing was kept. The server or a proxy alters the file")
-            if md5 and _md5_file(tmp_name) != md5:
+            if md5 and file_digest(tmp_name, "md5") != md5:
                 raise IntegrityError(f"{tag}: {url} served bytes whose md5 is not {md5}, the hash its publisher gives; "
                                      "nothing was kept")
             os.replace(tmp_name, dest)

@@ -270,11 +270,16 @@ def manifest_document(specs: list[WeightSpec]) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "weights": [s.to_dict() for s in specs]}
 
 
+def manifest_text(specs: list[WeightSpec]) -> str:
+    """The manifest file's exact text (``manifest sync --check`` compares against it)."""
+    return json.dumps(manifest_document(specs), indent=1, ensure_ascii=False) + "\n"
+
+
 def write_manifest(path: str | os.PathLike[str], specs: list[WeightSpec]) -> None:
     """Write atomically: a reader never sees half a manifest."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest_document(specs), indent=1, ensure_ascii=False) + "\n")
+    tmp.write_text(manifest_text(specs))
     os.replace(tmp, path)
 
 

@@ -128,16 +128,11 @@ def sync(manifest_path: Path, results_csv: Path) -> list[WeightSpec]:
 
     current = read_manifest_file(manifest_path) if manifest_path.exists() else {}
     entries = []
-    for entry in timm_entries(read_results(results_csv)):
+    for entry in [*timm_entries(read_results(results_csv)), *keras_entries(), *transformers_entries()]:
         old = current.get(entry.name)
         if old is not None and (old.hub != HubLocation() or old.parity != Parity()):
             entry = replace(entry, hub=old.hub, parity=old.parity)
         entries.append(entry)
-    entries += [e for e in [*keras_entries(), *transformers_entries()]]
-    for i, entry in enumerate(entries):
-        old = current.get(entry.name)
-        if old is not None and entry.origin.library != "timm" and (old.hub != HubLocation() or old.parity != Parity()):
-            entries[i] = replace(entry, hub=old.hub, parity=old.parity)
     generated = {e.name for e in entries}
     entries += [e for n, e in current.items() if n not in generated and e.origin.library not in
                 ("timm", "keras", "transformers")]

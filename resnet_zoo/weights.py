@@ -364,7 +364,7 @@ def verify_cache(hub_dir: str | os.PathLike[str] | None = None) -> list[CacheChe
                 check(spec, hub.LocalHub(local).resolve(location.repo_id, location.filename, location.revision,
                                                         sha256=location.sha256), location.sha256)
         if spec.origin.url and spec.origin.url_hash_prefix:
-            cached_url = hub.resnet_zoo_cache_dir() / "urls" / Path(spec.origin.url.split("?")[0]).name
+            cached_url = hub.url_cache_path(spec.origin.url)
             if cached_url.exists():
                 ok = hub.sha256_file(cached_url).startswith(spec.origin.url_hash_prefix)
                 if not ok:
