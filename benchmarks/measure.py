@@ -59,15 +59,16 @@ def forward_of(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
 def weight_file(arch: str, workdir: Path) -> tuple[Path, str, Path]:
     """(local hub dir, tag, plain .safetensors copy) for ``arch``'s default weight, seeded random."""
     import resnet_zoo
-    from resnet_zoo.hub import LocalHub
-    from resnet_zoo.manifest import read_manifest_file
-    from resnet_zoo.pipeline import convert, publish
+    from resnet_zoo.weights.localhub import LocalHub
+    from resnet_zoo.weights.manifest import read_manifest_file
+    from resnet_zoo.tools.convert import convert
+    from resnet_zoo.tools.publish import publish
 
     tag = resnet_zoo.get_weights(arch).name
     hub_dir = workdir / "hub"
     manifest = hub_dir / "weights_manifest.json"
     if not manifest.exists() or tag not in read_manifest_file(manifest):
-        publish(convert(tag, workdir / "convert" / tag, source="random").out_dir, to=hub_dir)
+        publish(convert(tag, workdir / "convert" / tag, source="synthetic").out_dir, to=hub_dir)
     hub = read_manifest_file(manifest)[tag].hub
     src = LocalHub(hub_dir).resolve(hub.repo_id, hub.filename, hub.revision)
     plain = workdir / f"{tag}.safetensors"  # timm picks its reader by file suffix

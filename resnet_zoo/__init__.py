@@ -6,22 +6,26 @@
 ['resnet50', 'resnet50c', 'resnet50d']
 """
 
-from .errors import (IncompatibleCheckpointError, IntegrityError, InvalidArgumentError, ResNetZooError,
-                     UnknownModelError, WeightsNotAvailableError)
-from .inference import optimize_for_inference
-from .manifest import WeightSpec, get_weights, list_pretrained
-from .registry import ModelInfo, create_model, get_spec, is_model, list_models, model_info
-from .resnet import ResNet
-from .resnetv2 import ResNetV2
+from .errors import (DownloadError, ExportMismatchError, IncompatibleCheckpointError, IntegrityError,
+                     InvalidArgumentError, ManifestError, ParityMismatchError, ResNetZooError, UnknownModelError,
+                     WeightsNotAvailableError)
+from .factory import create_model
+from .infer.optimize import optimize_for_inference
+from .models import ResNet, ResNetBase, ResNetV2
 from .seed_api import ResNet50, ResNet101, ResNet152
-from .specs import SPECS, ResNetSpec
-from .tuning import freeze, param_groups, unfreeze
+from .train.tuning import freeze, param_groups, unfreeze
+from .version import __version__
+from .weights.manifest import Weights, get_weights, list_pretrained
+from .zoo import SPECS, ModelInfo, ResNetSpec, get_spec, is_model, list_models, model_info
 
-__version__ = "0.1.0"
+WeightSpec = Weights  # the 0.1 name of :class:`Weights`, kept for existing code
 
 __all__ = [
-    "create_model", "list_models", "optimize_for_inference", "freeze", "unfreeze", "param_groups", "list_pretrained", "get_weights", "WeightSpec", "is_model", "model_info", "get_spec", "ModelInfo", "ResNet", "ResNetV2",
-    "ResNetSpec", "SPECS", "ResNet50", "ResNet101", "ResNet152", "ResNetZooError", "UnknownModelError",
-    "InvalidArgumentError", "WeightsNotAvailableError", "IntegrityError", "IncompatibleCheckpointError",
+    "create_model", "list_models", "is_model", "get_spec", "model_info", "ModelInfo", "SPECS", "ResNetSpec",
+    "list_pretrained", "get_weights", "Weights", "WeightSpec",
+    "ResNetBase", "ResNet", "ResNetV2", "ResNet50", "ResNet101", "ResNet152",
+    "optimize_for_inference", "freeze", "unfreeze", "param_groups",
+    "ResNetZooError", "UnknownModelError", "InvalidArgumentError", "ManifestError", "WeightsNotAvailableError",
+    "DownloadError", "IntegrityError", "IncompatibleCheckpointError", "ParityMismatchError", "ExportMismatchError",
     "__version__",
 ]

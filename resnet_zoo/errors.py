@@ -1,6 +1,7 @@
-"""One error hierarchy for the whole zoo; every message names the offending value and the fix."""
+"""One error hierarchy for the whole zoo; every message names the offending value and the fix.
 
-from __future__ import annotations
+This module imports nothing, so every other module can raise these.
+"""
 
 
 class ResNetZooError(Exception):
@@ -18,8 +19,16 @@ class InvalidArgumentError(ResNetZooError, ValueError):
     """A builder or API argument outside its allowed values."""
 
 
+class ManifestError(ResNetZooError, ValueError):
+    """A manifest entry is malformed; the message names the entry and the field."""
+
+
 class WeightsNotAvailableError(ResNetZooError):
     """Weights were asked for but cannot be had (none published, or offline and not cached)."""
+
+
+class DownloadError(WeightsNotAvailableError):
+    """A download kept failing (server errors, dropped connections, stalls) until the retries ran out."""
 
 
 class IntegrityError(ResNetZooError):
@@ -28,3 +37,17 @@ class IntegrityError(ResNetZooError):
 
 class IncompatibleCheckpointError(ResNetZooError):
     """A checkpoint whose keys or shapes do not fit the architecture."""
+
+
+class ParityMismatchError(ResNetZooError):
+    """A converted weight does not reproduce its origin's outputs; nothing was written."""
+
+
+class ExportMismatchError(ResNetZooError):
+    """An exported model's outputs differ from PyTorch's; the exported file was removed."""
+
+
+__all__ = [
+    "ResNetZooError", "UnknownModelError", "InvalidArgumentError", "ManifestError", "WeightsNotAvailableError",
+    "DownloadError", "IntegrityError", "IncompatibleCheckpointError", "ParityMismatchError", "ExportMismatchError",
+]

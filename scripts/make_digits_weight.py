@@ -23,12 +23,12 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 import resnet_zoo  # noqa: E402
-from resnet_zoo.datasets import load_digits_split  # noqa: E402
-from resnet_zoo.finetune import DIGITS_PREPROCESSING, FinetuneConfig, run  # noqa: E402
-from resnet_zoo.hub import sha256_file  # noqa: E402
-from resnet_zoo.manifest import Origin, ReportedAccuracy, WeightSpec  # noqa: E402
-from resnet_zoo.pipeline import record_in_manifest  # noqa: E402
-from resnet_zoo.transforms import eval_transform  # noqa: E402
+from resnet_zoo.train.datasets import load_digits_split  # noqa: E402
+from resnet_zoo.train.finetune import DIGITS_PREPROCESSING, FinetuneConfig, run  # noqa: E402
+from resnet_zoo.weights.cache import sha256_file  # noqa: E402
+from resnet_zoo.weights.manifest import Origin, ReportedAccuracy, Weights as WeightSpec  # noqa: E402
+from resnet_zoo.tools.publish import record_in_manifest  # noqa: E402
+from resnet_zoo.weights.transforms import eval_transform  # noqa: E402
 
 TAG = "cifar_resnet20.digits"
 BUNDLED = "data/cifar_resnet20.digits.safetensors"

@@ -17,7 +17,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 on PyTorch: no Tensor
 import pytest
 import torch
 
-from resnet_zoo.parity import PARITY_INPUT
+from resnet_zoo.tools.parity import PARITY_INPUT
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def max_rel_diff(ours: torch.Tensor, ref: torch.Tensor) -> float:
 
 def assert_parity(result) -> None:
     """A ParityResult within tolerance: same parameter count, eval and train outputs within RTOL."""
-    from resnet_zoo.parity import RTOL
+    from resnet_zoo.tools.parity import RTOL
 
     assert result.reference_scale > 0 and result.params == result.reference_params, result
     assert result.max_abs_diff_eval <= RTOL * result.reference_scale, result

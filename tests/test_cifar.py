@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import resnet_zoo
-from resnet_zoo.layers import ZeroPadShortcut
+from resnet_zoo.nn.layers import ZeroPadShortcut
 
 # The paper's table 6: params of ResNet-20/32/44/56/110 with option A (parameter-free) shortcuts
 PAPER_PARAMS_M = {20: 0.27, 32: 0.46, 44: 0.66, 56: 0.85, 110: 1.7}

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-import resnet_zoo.parity as parity
+import resnet_zoo.tools.parity as parity
 from resnet_zoo.cli import main
 
 

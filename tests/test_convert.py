@@ -5,14 +5,16 @@ import timm
 import torch
 import torchvision
 
+from resnet_zoo.factory import keys_of
 import resnet_zoo
 from resnet_zoo import IncompatibleCheckpointError
-from resnet_zoo.convert import from_timm, from_torchvision
+from resnet_zoo.convert.timm import from_timm
+from resnet_zoo.convert.torchvision import from_torchvision
 
 
 def test_from_timm_is_the_identity_map_checked_strictly():
     sd = timm.create_model("resnet26d").state_dict()
-    out = from_timm(sd, "resnet26d")
+    out = from_timm(sd, keys_of("resnet26d"))
     assert list(out) == list(sd) and all(out[k] is sd[k] for k in sd)
     resnet_zoo.create_model("resnet26d").load_state_dict(out, strict=True)
 
@@ -20,16 +22,16 @@ def test_from_timm_is_the_identity_map_checked_strictly():
 def test_from_timm_accepts_training_checkpoints_and_wrapper_prefixes():
     sd = timm.create_model("resnetv2_18").state_dict()
     wrapped = {"state_dict": {f"module.{k}": v for k, v in sd.items()}, "epoch": 3}
-    out = from_timm(wrapped, "resnetv2_18")
+    out = from_timm(wrapped, keys_of("resnetv2_18"))
     assert set(out) == set(sd)
 
 
 def test_from_torchvision_is_the_identity_map():
     sd = torchvision.models.resnext50_32x4d().state_dict()
-    out = from_torchvision(sd, "resnext50_32x4d")
+    out = from_torchvision(sd, keys_of("resnext50_32x4d"))
     resnet_zoo.create_model("resnext50_32x4d").load_state_dict(out, strict=True)
     with pytest.raises(IncompatibleCheckpointError, match="torchvision has no 'resnet50d'"):
-        from_torchvision(sd, "resnet50d")
+        from_torchvision(sd, keys_of("resnet50d"))
 
 
 def test_strictness_lists_every_problem():
@@ -38,7 +40,7 @@ def test_strictness_lists_every_problem():
     sd["layer9.extra.weight"] = torch.zeros(1)
     sd["layer2.0.conv1.weight"] = torch.zeros(128, 64, 5, 5)
     with pytest.raises(IncompatibleCheckpointError) as e:
-        from_timm(sd, "resnet18")
+        from_timm(sd, keys_of("resnet18"))
     message = str(e.value)
     assert "unexpected keys: layer9.extra.weight" in message
     assert "missing keys: layer1.0.bn1.running_var" in message
@@ -48,11 +50,11 @@ def test_strictness_lists_every_problem():
 def test_a_checkpoint_of_another_arch_is_refused():
     sd = timm.create_model("resnet34").state_dict()
     with pytest.raises(IncompatibleCheckpointError, match="does not fit 'resnet18'") as e:
-        from_timm(sd, "resnet18")
+        from_timm(sd, keys_of("resnet18"))
     assert "unexpected keys: layer1.2" in str(e.value)
 
 
 def test_other_num_classes_and_in_chans_checkpoints_convert():
     sd = timm.create_model("resnet18", num_classes=10, in_chans=1).state_dict()
-    out = from_timm(sd, "resnet18")
+    out = from_timm(sd, keys_of("resnet18"))
     resnet_zoo.create_model("resnet18", num_classes=10, in_chans=1).load_state_dict(out, strict=True)

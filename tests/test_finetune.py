@@ -12,17 +12,18 @@ from PIL import Image
 
 import resnet_zoo
 from resnet_zoo.cli import main
-from resnet_zoo.datasets import load_digits_split
-from resnet_zoo.finetune import FinetuneConfig, run
-from resnet_zoo.hub import sha256_file
-from resnet_zoo.predict import GRID_CAPTION, GRID_CELL, export_digits
+from resnet_zoo.train.datasets import load_digits_split
+from resnet_zoo.train.finetune import FinetuneConfig, run
+from resnet_zoo.weights.cache import sha256_file
+from resnet_zoo.infer.predict import GRID_CAPTION, GRID_CELL
+from resnet_zoo.train.datasets import export_digits
 
 TAG = "cifar_resnet20.digits"
 
 
 def test_bundled_weight_is_pinned_and_ships_in_the_package():
     spec = resnet_zoo.get_weights(TAG)
-    assert spec.source == "bundled" and spec.default and spec.label_set == "digits"
+    assert spec.storage == "bundled" and spec.default and spec.label_set == "digits"
     path = Path(resnet_zoo.__file__).parent / spec.bundled_file
     assert sha256_file(path) == spec.bundled_sha256
     assert 0.9e6 < path.stat().st_size < 1.3e6

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import resnet_zoo
-from resnet_zoo.parity import randomize_
+from resnet_zoo.tools.parity import randomize_
 
 from conftest import max_rel_diff
 from hubtools import REPO

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from resnet_zoo.factory import keys_of
 import resnet_zoo
 from resnet_zoo import IncompatibleCheckpointError
 from resnet_zoo.cli import main
-from resnet_zoo.convert import from_keras, from_transformers
-from resnet_zoo.interop import KerasLogits, keras_model, randomize_keras_, transformers_config
-from resnet_zoo.parity import randomize_
+from resnet_zoo.convert.keras import from_keras
+from resnet_zoo.convert.transformers import from_transformers
+from resnet_zoo.tools.interop import KerasLogits, keras_model, randomize_keras_, transformers_config
+from resnet_zoo.tools.parity import randomize_
 
 from conftest import max_rel_diff
 
@@ -48,16 +50,16 @@ def test_keras_model_and_h5_import_match_keras(arch, tmp_path):
     x = torch.randn(*SHAPE, generator=torch.Generator().manual_seed(0))
     reference = KerasLogits(model)(x)
     ours = resnet_zoo.create_model(arch).eval()
-    state = from_keras(model, arch)
+    state = from_keras(model, keys_of(arch))
     ours.load_state_dict(state, strict=True)
     with torch.no_grad():
         assert max_rel_diff(ours(x), reference) <= 1e-4
     model.save_weights(str(tmp_path / "model.weights.h5"))  # Keras 3's own file
-    from_file = from_keras(tmp_path / "model.weights.h5", arch)
+    from_file = from_keras(tmp_path / "model.weights.h5", keys_of(arch))
     assert from_file.keys() == state.keys() and all(torch.equal(from_file[k], state[k]) for k in state)
     if arch in ("resnet50_keras", "resnet50v2_keras"):
         write_legacy_h5(model, tmp_path / "legacy.h5")
-        legacy = from_keras(tmp_path / "legacy.h5", arch)
+        legacy = from_keras(tmp_path / "legacy.h5", keys_of(arch))
         assert all(torch.equal(legacy[k], state[k]) for k in state)
     n_keras = sum(int(np.prod(w.shape)) for w in model.weights)
     n_ours = sum(v.numel() for k, v in state.items() if not k.endswith("num_batches_tracked"))
@@ -67,9 +69,9 @@ def test_keras_model_and_h5_import_match_keras(arch, tmp_path):
 def test_keras_import_is_strict():
     model = keras_model("resnet50_keras", (64, 64, 3))
     with pytest.raises(IncompatibleCheckpointError, match="do not fit 'resnet101_keras'"):
-        from_keras(model, "resnet101_keras")
-    with pytest.raises(IncompatibleCheckpointError, match="not a Keras-layout architecture"):
-        from_keras(model, "resnet50")
+        from_keras(model, keys_of("resnet101_keras"))
+    with pytest.raises(IncompatibleCheckpointError, match="not a Keras-convention architecture"):
+        from_keras(model, keys_of("resnet50"))
 
 
 @pytest.mark.parametrize("tag,mode", [("resnet50_keras.keras_in1k", "caffe"), ("resnet50v2_keras.keras_in1k", "tf")])
@@ -93,9 +95,9 @@ def test_transformers_import_matches_transformers(arch):
 
     hf = randomize_(ResNetForImageClassification(ResNetConfig(**transformers_config(arch)))).eval()
     ours = resnet_zoo.create_model(arch).eval()
-    ours.load_state_dict(from_transformers(hf, arch), strict=True)
+    ours.load_state_dict(from_transformers(hf, keys_of(arch)), strict=True)
     ours2 = resnet_zoo.create_model(arch).eval()
-    ours2.load_state_dict(from_transformers(hf.state_dict(), arch), strict=True)
+    ours2.load_state_dict(from_transformers(hf.state_dict(), keys_of(arch)), strict=True)
     x = torch.randn(*SHAPE, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = hf(pixel_values=x).logits
@@ -107,7 +109,7 @@ def test_transformers_import_refuses_other_stride_placements():
 
     hf = ResNetForImageClassification(ResNetConfig(**transformers_config("resnet50"), downsample_in_bottleneck=True))
     with pytest.raises(IncompatibleCheckpointError, match="downsample_in_bottleneck=True"):
-        from_transformers(hf, "resnet50")
+        from_transformers(hf, keys_of("resnet50"))
     assert resnet_zoo.get_weights("resnet50.microsoft_in1k").origin.hf_hub_id == "microsoft/resnet-50"
 
 

@@ -10,7 +10,8 @@ import timm
 from timm.models._registry import _model_default_cfgs
 
 import resnet_zoo
-from resnet_zoo.manifest import ManifestError, load_manifest, packaged_manifest_path, parse_manifest
+from resnet_zoo.errors import ManifestError
+from resnet_zoo.weights.manifest import load_manifest, packaged_manifest_path, parse_manifest
 
 from hubtools import REPO
 
@@ -87,7 +88,8 @@ def _entry(**changes):
 
 
 @pytest.mark.parametrize("changes,needles", [
-    (dict(arch="resnet51"), ["weights[0]", "resnet10t.c3_in1k", "arch", "'resnet51' is not a registered"]),
+    (dict(arch="resnet51"), ["weights[0]", "resnet10t.c3_in1k", "name", "must be arch.tag = 'resnet51.c3_in1k'"]),
+    (dict(arch="resnet50.x"), ["weights[0]", "arch", "'resnet50.x'"]),
     (dict(num_classes=-3), ["num_classes", "-3"]),
     (dict(preprocessing__interpolation="lanczos"), ["preprocessing.interpolation", "'lanczos'"]),
     (dict(preprocessing__crop_pct=1.5), ["preprocessing.crop_pct", "1.5"]),
@@ -106,6 +108,12 @@ def test_malformed_entries_name_the_entry_and_the_field(changes, needles):
 
 
 def test_manifest_is_parsed_lazily_not_at_import():
-    code = "import resnet_zoo.manifest as m, resnet_zoo; print(m._load.cache_info().currsize)"
+    code = "import resnet_zoo.weights.manifest as m, resnet_zoo; print(m._load.cache_info().currsize)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "0"
+
+
+def test_every_packaged_weight_names_a_registered_arch():
+    # The manifest is the weights road's data; whether its archs exist is the registry's to say.
+    unregistered = [w.name for w in load_manifest().values() if not resnet_zoo.is_model(w.arch)]
+    assert unregistered == []

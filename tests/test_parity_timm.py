@@ -6,7 +6,7 @@ import timm
 import torch
 
 import resnet_zoo
-from resnet_zoo.parity import RTOL, check_parity, has_reference, randomize_
+from resnet_zoo.tools.parity import RTOL, check_parity, has_reference, randomize_
 
 from conftest import assert_parity, max_rel_diff
 

@@ -5,7 +5,7 @@ import pytest
 import torchvision
 
 import resnet_zoo
-from resnet_zoo.parity import check_parity, has_reference
+from resnet_zoo.tools.parity import check_parity, has_reference
 
 from conftest import assert_parity
 

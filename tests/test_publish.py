@@ -8,8 +8,9 @@ import pytest
 
 import resnet_zoo
 from resnet_zoo.cli import main
-from resnet_zoo.manifest import read_manifest_file
-from resnet_zoo.pipeline import convert, publish
+from resnet_zoo.weights.manifest import read_manifest_file
+from resnet_zoo.tools.convert import convert
+from resnet_zoo.tools.publish import publish
 
 TAG = "resnet10t.c3_in1k"
 TOKEN = "hf_testtoken_0123456789abcdef"
@@ -35,7 +36,7 @@ class RecordingHfApi:
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    return convert(TAG, tmp_path_factory.mktemp("conv") / "out", source="random")
+    return convert(TAG, tmp_path_factory.mktemp("conv") / "out", source="synthetic")
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_the_same_files_through_the_local_hub_path(converted, tmp_path):
 
 def test_cli_convert_publish_download(tmp_path, capsys, monkeypatch):
     out, hub = tmp_path / "out", tmp_path / "hub"
-    assert main(["convert", TAG, "--out", str(out), "--source", "random"]) == 0
+    assert main(["convert", TAG, "--out", str(out), "--source", "synthetic"]) == 0
     assert "parity max |d| 0.00e+00, top-5 agreement 1.0" in capsys.readouterr().out
     assert main(["publish", str(out), "--to", str(hub)]) == 0
     assert f"published {TAG} to local hub" in capsys.readouterr().out

@@ -21,8 +21,9 @@ import torch
 import resnet_zoo
 from resnet_zoo import IncompatibleCheckpointError, IntegrityError, InvalidArgumentError, UnknownModelError
 from resnet_zoo import WeightsNotAvailableError
-from resnet_zoo.hub import DownloadError, RetryPolicy, url_download
-from resnet_zoo.manifest import ManifestError
+from resnet_zoo.errors import DownloadError
+from resnet_zoo.weights.download import RetryPolicy, url_download
+from resnet_zoo.errors import ManifestError
 
 from faultserver import FaultServer
 from hubtools import REPO, free_port
@@ -334,7 +335,7 @@ def catalogue(tmp: Path) -> list[tuple[str, object, type, list[str]]]:
          InvalidArgumentError, ["num_classes=-2"]),
         ("in_chans=0 with weights", cm("cifar_resnet20.digits", pretrained=True, in_chans=0), InvalidArgumentError,
          ["in_chans=0"]),
-        ("an invalid repo id", lambda: resnet_zoo.hub.check_repo_id("no-slash"), InvalidArgumentError,
+        ("an invalid repo id", lambda: resnet_zoo.weights.localhub.check_repo_id("no-slash"), InvalidArgumentError,
          ["repo id 'no-slash' is invalid"]),
     ]
 
@@ -394,7 +395,7 @@ def test_verify_cache_finds_and_quarantines_a_corrupted_file(tmp_path, monkeypat
 def test_a_changed_cached_file_is_rehashed_and_refused(tmp_path, monkeypatch):
     import shutil
 
-    from resnet_zoo.weights import fetch_weights
+    from resnet_zoo.weights.fetch import fetch_weights
 
     spec = resnet_zoo.get_weights("cifar_resnet20.digits")
     monkeypatch.setenv("RESNET_ZOO_CACHE", str(tmp_path / "cache"))
@@ -402,9 +403,9 @@ def test_a_changed_cached_file_is_rehashed_and_refused(tmp_path, monkeypatch):
     shutil.copytree(Path(resnet_zoo.__file__).parent / "data", pkg_dir / "data")
     from types import SimpleNamespace
 
-    import resnet_zoo.weights as weights_module
+    import resnet_zoo.weights.fetch as fetch_module
 
-    monkeypatch.setattr(weights_module, "resources", SimpleNamespace(files=lambda _pkg: pkg_dir))
+    monkeypatch.setattr(fetch_module, "resources", SimpleNamespace(files=lambda _pkg: pkg_dir))
     assert fetch_weights(spec).fresh  # first use: hashed
     assert not fetch_weights(spec).fresh  # recorded: size and mtime unchanged, no rehash
     target = pkg_dir / spec.bundled_file
@@ -422,7 +423,8 @@ def test_a_changed_cached_file_is_rehashed_and_refused(tmp_path, monkeypatch):
 def test_a_token_is_never_written_or_logged(tmp_path, monkeypatch, caplog):
     import huggingface_hub
 
-    from resnet_zoo.pipeline import convert, publish
+    from resnet_zoo.tools.convert import convert
+    from resnet_zoo.tools.publish import publish
 
     secret = "hf_SeCrEt0123456789abcdefABCDEF"
     monkeypatch.setenv("HF_TOKEN", secret)
@@ -444,7 +446,7 @@ def test_a_token_is_never_written_or_logged(tmp_path, monkeypatch, caplog):
 
     monkeypatch.setattr(huggingface_hub, "HfApi", Api)
     with caplog.at_level(logging.DEBUG):
-        result = convert("cifar_resnet20.digits", tmp_path / "out", source="random")
+        result = convert("cifar_resnet20.digits", tmp_path / "out", source="synthetic")
         spec = publish(result.out_dir, repo_id="org/digits", manifest_path=tmp_path / "m.json")
     assert calls == [secret]  # the token reaches the client, and nothing else
     written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import resnet_zoo
-from resnet_zoo.cli import variants_markdown
+from resnet_zoo.tools.tables import variants_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -23,7 +23,7 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     test_command = ".venv/bin/python -m pytest -n 2"
     assert test_command in README and test_command in ci
-    assert ".venv/bin/resnet-zoo build-hub --to local_hub --source random --names " in README
+    assert ".venv/bin/resnet-zoo build-hub --to local_hub --source synthetic --names " in README
     assert ".venv/bin/resnet-zoo check --reference timm" in README
 
 

@@ -12,11 +12,15 @@ import pytest
 import timm
 import torch
 
+from resnet_zoo.factory import keys_of
 import resnet_zoo
 from resnet_zoo import IntegrityError
-from resnet_zoo.hub import LocalHub, sha256_file
-from resnet_zoo.manifest import get_weights, read_manifest_file
-from resnet_zoo.pipeline import build_hub, convert, origin_state_dict, parity_input, publish, timm_reference
+from resnet_zoo.weights.cache import sha256_file
+from resnet_zoo.weights.localhub import LocalHub
+from resnet_zoo.weights.manifest import get_weights, read_manifest_file
+from resnet_zoo.tools.buildhub import build_hub
+from resnet_zoo.tools.convert import convert, origin_state_dict, parity_input, timm_reference
+from resnet_zoo.tools.publish import publish
 
 from hubtools import REPO, free_port, last_json, olah_server, run_python
 
@@ -27,7 +31,7 @@ ORIGIN_TAG = "resnet18.a1_in1k"  # served only in timm's own layout, as timm/res
 def reference_logits(tag: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(input, timm's outputs) for the seeded random origin weights of ``tag``."""
     spec = get_weights(tag)
-    sd = origin_state_dict(spec, "random", seed).state_dict
+    sd = origin_state_dict(spec, "synthetic", seed).state_dict
     x, _ = parity_input(spec)
     with torch.no_grad():
         return x, timm_reference(spec, sd)(x)
@@ -37,7 +41,7 @@ def reference_logits(tag: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
 def hub_root(tmp_path_factory) -> Path:
     """A local hub directory that build-hub wrote (seeded random weights)."""
     root = tmp_path_factory.mktemp("local_hub")
-    rows = build_hub(root, HUB_TAGS, source="random", progress=False)
+    rows = build_hub(root, HUB_TAGS, source="synthetic", progress=False)
     assert [r.name for r in rows] == HUB_TAGS
     return root
 
@@ -49,7 +53,7 @@ def origin_root(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("origin_hub")
     spec = get_weights(ORIGIN_TAG)
-    sd = origin_state_dict(spec, "random").state_dict
+    sd = origin_state_dict(spec, "synthetic").state_dict
     folder = root / "staging"
     folder.mkdir()
     save_file(sd, str(folder / "model.safetensors"), metadata={"format": "pt"})
@@ -146,10 +150,10 @@ def test_tampered_bytes_of_the_right_size_are_refused(hub_root, tmp_path):
 def test_revision_pinning_returns_the_pinned_bytes(tmp_path):
     tag = HUB_TAGS[0]
     root = tmp_path / "hub"
-    first = publish(convert(tag, tmp_path / "v1", source="random", seed=0).out_dir, to=root)
+    first = publish(convert(tag, tmp_path / "v1", source="synthetic", seed=0).out_dir, to=root)
     pinned_v1 = tmp_path / "manifest_v1.json"
     shutil.copy(root / "weights_manifest.json", pinned_v1)
-    second = publish(convert(tag, tmp_path / "v2", source="random", seed=1).out_dir, to=root)
+    second = publish(convert(tag, tmp_path / "v2", source="synthetic", seed=1).out_dir, to=root)
     assert first.hub.revision != second.hub.revision and first.hub.sha256 != second.hub.sha256
     x, ref_v1 = reference_logits(tag, seed=0)
     _, ref_v2 = reference_logits(tag, seed=1)
@@ -274,11 +278,11 @@ def test_pretrained_path_to_a_safetensors_file(hub_root, tmp_path):
 def test_convert_writes_metadata_config_and_card(tmp_path):
     from safetensors import safe_open
 
-    result = convert("resnet10t.c3_in1k", tmp_path / "out", source="random")
+    result = convert("resnet10t.c3_in1k", tmp_path / "out", source="synthetic")
     with safe_open(str(tmp_path / "out" / "model.safetensors"), framework="pt") as f:
         meta = f.metadata()
     assert meta["arch"] == "resnet10t" and meta["tag"] == "resnet10t.c3_in1k"
-    assert meta["source"] == "random (seed 0)" and meta["converter"].startswith("resnet_zoo ")
+    assert meta["source"] == "synthetic (seed 0)" and meta["converter"].startswith("resnet_zoo ")
     assert meta["source_revision"] == timm.__version__
     assert result.parity.max_abs_diff == 0.0 and result.parity.top5_agreement == 1.0
     config = json.loads((tmp_path / "out" / "config.json").read_text())
@@ -292,15 +296,16 @@ def test_convert_writes_metadata_config_and_card(tmp_path):
 
 
 def test_convert_refuses_to_write_on_a_mismatch(tmp_path, monkeypatch):
-    import resnet_zoo.pipeline as pipeline
-    from resnet_zoo.convert import from_timm
+    import resnet_zoo.tools.convert as tools_convert
+    from resnet_zoo.convert import convert_checkpoint
+    from resnet_zoo.errors import ParityMismatchError
 
-    def corrupting(state_dict, arch):
-        out = dict(from_timm(state_dict, arch))
+    def corrupting(format, state_dict, keys_for):
+        out = dict(convert_checkpoint(format, state_dict, keys_for))
         out["fc.bias"] = out["fc.bias"] + 1.0
         return out
 
-    monkeypatch.setitem(pipeline.CONVERTERS, "timm", corrupting)
-    with pytest.raises(pipeline.ParityMismatchError, match="resnet10t.c3_in1k"):
-        convert("resnet10t.c3_in1k", tmp_path / "out", source="random")
+    monkeypatch.setattr(tools_convert, "convert_checkpoint", corrupting)
+    with pytest.raises(ParityMismatchError, match="resnet10t.c3_in1k"):
+        convert("resnet10t.c3_in1k", tmp_path / "out", source="synthetic")
     assert not (tmp_path / "out").exists()

@@ -1,19 +1,36 @@
-"""Shared by every converter: unwrap a checkpoint and check it against the architecture."""
+"""Shared by every converter: unwrap a checkpoint, and check it against what an architecture holds.
 
-from __future__ import annotations
+Converters are pure key maps; what an architecture must hold (:class:`ArchKeys`: every key with its
+shape, the stem and classifier names) is given to them by the caller, which builds it on the meta
+device (``resnet_zoo.zoo.arch_keys``). Nothing here builds a model.
+"""
 
-from collections.abc import Mapping
-from functools import lru_cache
-from types import MappingProxyType
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import torch
 
 from ..errors import IncompatibleCheckpointError
 
-CLASSIFIER_KEYS = ("fc.weight", "head.fc.weight")
-STEM_KEYS = ("conv1.weight", "conv1.0.weight", "stem.conv.weight", "stem.conv1.weight")
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema", "model_ema")
 _PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP and torch.compile wrappers
+
+
+@dataclass(frozen=True)
+class ArchKeys:
+    """What a checkpoint of one architecture holds: every state_dict key with its shape, the module
+    names of the stem convolution and the classifier (timm's ``first_conv``/``classifier``), and
+    the names the same network has in other libraries (``{"timm": ..., "torchvision": ...}``)."""
+
+    arch: str
+    shapes: Mapping[str, tuple[int, ...]]
+    first_conv: str
+    classifier: str
+    names_elsewhere: Mapping[str, str] = field(default_factory=dict)  # library -> its name for this network
+
+
+# (num_classes, in_chans) -> ArchKeys of one architecture for that head and stem
+KeysFor = Callable[[int, int], ArchKeys]
 
 
 def strip_wrappers(checkpoint: Mapping[str, object]) -> dict[str, torch.Tensor]:
@@ -36,40 +53,21 @@ def strip_wrappers(checkpoint: Mapping[str, object]) -> dict[str, torch.Tensor]:
     return out
 
 
-def classifier_classes(state_dict: Mapping[str, torch.Tensor]) -> int:
-    """num_classes of the checkpoint's head (0 when it has none)."""
-    for key in CLASSIFIER_KEYS:
-        if key in state_dict:
-            return int(state_dict[key].shape[0])
-    return 0
+def head_and_stem(state_dict: Mapping[str, torch.Tensor], keys: ArchKeys) -> tuple[int, int]:
+    """(num_classes, in_chans) of a checkpoint in our layout: 0 classes when it has no classifier,
+    3 channels when it has no stem we know."""
+    head = state_dict.get(f"{keys.classifier}.weight")
+    stem = state_dict.get(f"{keys.first_conv}.weight")
+    return (int(head.shape[0]) if head is not None else 0), (int(stem.shape[1]) if stem is not None else 3)
 
 
-def checkpoint_in_chans(state_dict: Mapping[str, torch.Tensor]) -> int:
-    """Input channels of the checkpoint's stem convolution (3 when it has none we know)."""
-    for key in STEM_KEYS:
-        if key in state_dict:
-            return int(state_dict[key].shape[1])
-    return 3
-
-
-@lru_cache(maxsize=64)
-def expected_shapes(arch: str, num_classes: int, in_chans: int = 3) -> Mapping[str, tuple[int, ...]]:
-    """Every state_dict key of ``arch`` with its shape, from a model built on the meta device."""
-    from ..layers import meta_device
-    from ..registry import build_model
-
-    with meta_device():
-        model = build_model(arch, num_classes=num_classes, in_chans=in_chans)
-    return MappingProxyType({k: tuple(v.shape) for k, v in model.state_dict().items()})
-
-
-def verify_state_dict(state_dict: Mapping[str, torch.Tensor], arch: str, source: str,
-                      in_chans: int | None = None) -> None:
-    """Raise IncompatibleCheckpointError unless keys and shapes are exactly ``arch``'s."""
-    num_classes = classifier_classes(state_dict)
-    first = next(iter(state_dict.values()), None)
-    in_chans = checkpoint_in_chans(state_dict) if in_chans is None else in_chans
-    expected = expected_shapes(arch, num_classes, in_chans)
+def verify_state_dict(state_dict: Mapping[str, torch.Tensor], keys_for: KeysFor, source: str) -> ArchKeys:
+    """Raise IncompatibleCheckpointError unless keys and shapes are exactly the architecture's
+    (for the checkpoint's own head and stem); return the keys it was checked against."""
+    keys = keys_for(3, 3)  # names only; shapes are checked below for the checkpoint's own head and stem
+    num_classes, in_chans = head_and_stem(state_dict, keys)
+    keys = keys_for(num_classes, in_chans)
+    expected, arch = keys.shapes, keys.arch
     unexpected = sorted(set(state_dict) - set(expected))
     missing = sorted(set(expected) - set(state_dict))
     mis_shaped = sorted(f"{k}: checkpoint {tuple(state_dict[k].shape)} vs {arch} {expected[k]}"
@@ -80,7 +78,9 @@ def verify_state_dict(state_dict: Mapping[str, torch.Tensor], arch: str, source:
             if items:
                 shown = ", ".join(items[:8]) + (f", ... ({len(items)} in all)" if len(items) > 8 else "")
                 parts.append(f"{label}: {shown}")
+        first = next(iter(state_dict.values()), None)
         raise IncompatibleCheckpointError(
             f"{source} checkpoint does not fit {arch!r} ({len(state_dict)} tensors, first "
             f"{tuple(first.shape) if first is not None else None}): " + "; ".join(parts) +
             f". Check that the checkpoint is a {arch} (resnet_zoo.list_models() names the architectures).")
+    return keys

@@ -7,8 +7,6 @@ kernels from (in, out) to (out, in); BatchNorm's gamma/beta/moving mean/variance
 weight/bias/running_mean/running_var. Strict: every Keras weight is used exactly once.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,24 +16,34 @@ import numpy as np
 import torch
 
 from ..errors import IncompatibleCheckpointError
-from .common import verify_state_dict
+from .common import ArchKeys, KeysFor, verify_state_dict
 
 BN_FIELDS = ("weight", "bias", "running_mean", "running_var")  # Keras order: gamma, beta, mean, variance
 
 
-def keras_layer_names(arch: str) -> list[tuple[str, str]]:
-    """(Keras layer name, kind) with weights, in the order Keras Applications creates them."""
-    from ..registry import get_spec
+def _structure(keys: ArchKeys) -> tuple[bool, list[int]]:
+    """(pre-activation?, blocks per stage) of a Keras-convention architecture, read off its keys."""
+    shapes = keys.shapes
+    v2 = "stem.conv.weight" in shapes
+    if not ("stem.conv.bias" in shapes if v2 else "conv1.bias" in shapes):  # Keras' stems are biased
+        raise IncompatibleCheckpointError(f"{keys.arch!r} is not a Keras-convention architecture; use one of the "
+                                          "*_keras names (resnet50_keras, resnet50v2_keras, ...)")
+    pattern = re.compile(r"^stages\.(\d+)\.blocks\.(\d+)\." if v2 else r"^layer(\d+)\.(\d+)\.")
+    blocks: dict[int, set[int]] = {}
+    for key in shapes:
+        m = pattern.match(key)
+        if m:
+            blocks.setdefault(int(m[1]), set()).add(int(m[2]))
+    return v2, [len(blocks[s]) for s in sorted(blocks)]
 
-    spec = get_spec(arch)
-    if spec.args.get("layout") != "keras":
-        raise IncompatibleCheckpointError(f"{arch!r} is not a Keras-layout architecture; use one of the *_keras "
-                                          "names (resnet50_keras, resnet50v2_keras, ...)")
-    v2 = spec.family == "resnetv2"
+
+def keras_layer_names(keys: ArchKeys) -> list[tuple[str, str]]:
+    """(Keras layer name, kind) with weights, in the order Keras Applications creates them."""
+    v2, depths = _structure(keys)
     names = [("conv1_conv", "conv")] + ([] if v2 else [("conv1_bn", "bn")])
     # model.layers order (topological): the residual branch's first two convs come before the
     # shortcut conv, which comes before the last conv of the branch
-    for s, depth in enumerate(spec.args["layers"], start=2):
+    for s, depth in enumerate(depths, start=2):
         for b in range(1, depth + 1):
             p = f"conv{s}_block{b}"
             branch = [(f"{p}_1_conv", "conv"), (f"{p}_1_bn", "bn"), (f"{p}_2_conv", "conv"), (f"{p}_2_bn", "bn")]
@@ -84,12 +92,12 @@ def _weights_of_model(model: Any) -> dict[str, list[np.ndarray]]:
             for layer in model.layers if layer.weights}
 
 
-def _weights_of_h5(path: Path, arch: str) -> dict[str, list[np.ndarray]]:
+def _weights_of_h5(path: Path, keys: ArchKeys) -> dict[str, list[np.ndarray]]:
     import h5py
 
     with h5py.File(path, "r") as f:
         if "layers" in f and "layer_names" not in f.attrs:  # Keras 3 .weights.h5: layers named by type
-            return _keras3_by_type_order(f["layers"], arch)
+            return _keras3_by_type_order(f["layers"], keys)
         layer_names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
         out = {}
         for name in layer_names:
@@ -100,7 +108,7 @@ def _weights_of_h5(path: Path, arch: str) -> dict[str, list[np.ndarray]]:
         return out
 
 
-def _keras3_by_type_order(layers: Any, arch: str) -> dict[str, list[np.ndarray]]:
+def _keras3_by_type_order(layers: Any, keys: ArchKeys) -> dict[str, list[np.ndarray]]:
     """Keras 3 files key layers by type and creation index (``conv2d_7``); Keras Applications creates
     its layers in a fixed order, so the n-th conv of the file is the n-th conv of that order."""
     kinds = {"conv": "conv2d", "bn": "batch_normalization", "dense": "dense"}
@@ -115,32 +123,31 @@ def _keras3_by_type_order(layers: Any, arch: str) -> dict[str, list[np.ndarray]]
         entries.sort(key=lambda e: e[0])
     counters = {k: 0 for k in stored}
     out = {}
-    for name, kind in keras_layer_names(arch):
+    for name, kind in keras_layer_names(keys):
         bucket = kinds[kind]
         if counters[bucket] >= len(stored[bucket]):
-            raise IncompatibleCheckpointError(f"Keras weights file has too few {bucket} layers for {arch!r}")
+            raise IncompatibleCheckpointError(f"Keras weights file has too few {bucket} layers for {keys.arch!r}")
         out[name] = stored[bucket][counters[bucket]][1]
         counters[bucket] += 1
     extra = {k: len(v) - counters[k] for k, v in stored.items() if len(v) != counters[k]}
     if extra:
-        raise IncompatibleCheckpointError(f"Keras weights file has layers {arch!r} does not take: {extra}")
+        raise IncompatibleCheckpointError(f"Keras weights file has layers {keys.arch!r} does not take: {extra}")
     return out
 
 
-def from_keras(source: Any, arch: str) -> dict[str, torch.Tensor]:
-    """A Keras Applications ResNet (a ``keras.Model`` or an ``.h5`` weights path) as our ``arch``."""
-    from ..registry import get_spec
-
-    v2 = get_spec(arch).family == "resnetv2"
-    weights = (_weights_of_h5(Path(source), arch) if isinstance(source, (str, Path)) else _weights_of_model(source))
-    expected = [name for name, _ in keras_layer_names(arch)]
+def from_keras(source: Any, keys_for: KeysFor) -> dict[str, torch.Tensor]:
+    """A Keras Applications ResNet (a ``keras.Model`` or an ``.h5`` weights path) in our layout."""
+    keys = keys_for(1000, 3)
+    v2, _ = _structure(keys)
+    weights = (_weights_of_h5(Path(source), keys) if isinstance(source, (str, Path)) else _weights_of_model(source))
+    expected = [name for name, _ in keras_layer_names(keys)]
     unknown = sorted(set(weights) - set(expected))
     missing = [n for n in expected if n not in weights]
     if unknown or missing:
         raise IncompatibleCheckpointError(
-            f"Keras weights do not fit {arch!r}: layers not in {arch}: {unknown[:8]}; layers missing: {missing[:8]}")
+            f"Keras weights do not fit {keys.arch!r}: layers not in it: {unknown[:8]}; layers missing: {missing[:8]}")
     out: dict[str, torch.Tensor] = {}
-    for name, kind in keras_layer_names(arch):
+    for name, kind in keras_layer_names(keys):
         target, values = _target(name, v2), weights[name]
         if kind == "bn":
             if len(values) != 4:
@@ -159,7 +166,7 @@ def from_keras(source: Any, arch: str) -> dict[str, torch.Tensor]:
         out[f"{target}.weight"] = torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float32))
         if bias:
             out[f"{target}.bias"] = torch.from_numpy(np.ascontiguousarray(bias[0], dtype=np.float32))
-    verify_state_dict(out, arch, source="keras")
+    verify_state_dict(out, keys_for, source="keras")
     return out
 
 

@@ -7,8 +7,6 @@ error (a checkpoint with ``downsample_in_bottleneck`` or ``downsample_in_first_s
 into the wrong network, so configs are checked when a model is given).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import torch
 
 from ..errors import IncompatibleCheckpointError
-from .common import strip_wrappers, verify_state_dict
+from .common import KeysFor, strip_wrappers, verify_state_dict
 
 _NORM = {"weight": "weight", "bias": "bias", "running_mean": "running_mean", "running_var": "running_var",
          "num_batches_tracked": "num_batches_tracked"}
@@ -43,15 +41,15 @@ def map_key(key: str) -> str | None:
     return None
 
 
-def from_transformers(source: Any, arch: str) -> dict[str, torch.Tensor]:
-    """A ``ResNetForImageClassification`` (or its state_dict) as a resnet_zoo ``arch`` state_dict."""
+def from_transformers(source: Any, keys_for: KeysFor) -> dict[str, torch.Tensor]:
+    """A ``ResNetForImageClassification`` (or its state_dict) as a resnet_zoo v1 state_dict."""
     if hasattr(source, "state_dict") and hasattr(source, "config"):
         config = source.config
         if getattr(config, "downsample_in_bottleneck", False) or getattr(config, "downsample_in_first_stage", False):
             raise IncompatibleCheckpointError(
                 f"this transformers ResNet puts its stride elsewhere (downsample_in_bottleneck="
                 f"{config.downsample_in_bottleneck}, downsample_in_first_stage={config.downsample_in_first_stage}); "
-                f"{arch!r} strides the 3x3 conv of each stage's first block")
+                f"{keys_for(3, 3).arch!r} strides the 3x3 conv of each stage's first block")
         source = source.state_dict()
     state_dict: Mapping[str, Any] = strip_wrappers(source)
     out, unmapped = {}, []
@@ -65,5 +63,5 @@ def from_transformers(source: Any, arch: str) -> dict[str, torch.Tensor]:
         raise IncompatibleCheckpointError(
             f"transformers checkpoint has keys no ResNet layer takes: {', '.join(sorted(unmapped)[:8])}"
             f"{' ...' if len(unmapped) > 8 else ''}; expected a ResNetForImageClassification state_dict")
-    verify_state_dict(out, arch, source="transformers")
+    verify_state_dict(out, keys_for, source="transformers")
     return out

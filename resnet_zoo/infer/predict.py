@@ -1,0 +1,80 @@
+"""``resnet-zoo predict``: top-k labels of images under a weight's own transform, and a picture."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from ..errors import InvalidArgumentError
+from ..factory import create_model
+from ..weights.fetch import weight_entry
+from ..weights.load import resolve_weight_name
+from ..weights.localhub import hub_dir_from_env
+from ..weights.transforms import Preprocessing, eval_transform
+
+GRID_CELL = 160        # each image is drawn in a GRID_CELL square
+GRID_CAPTION = 24      # with a caption strip below it
+GRID_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class Predictor:
+    model: nn.Module
+    transform: Any
+    labels: list[str]
+
+    def __call__(self, images: list[Any], topk: int = 5) -> list[list[tuple[str, float]]]:
+        batch = torch.stack([self.transform(img) for img in images])
+        with torch.no_grad():
+            probs = self.model.eval()(batch).softmax(-1)
+        k = min(topk, probs.shape[1])
+        values, indices = probs.topk(k, dim=1)
+        return [[(self.labels[i], float(p)) for p, i in zip(row_p.tolist(), row_i.tolist())]
+                for row_p, row_i in zip(values, indices)]
+
+
+def load_predictor(model_ref: str, hub_dir: str | None = None) -> Predictor:
+    """A weight tag / arch name (its default weight), or a ``finetune`` checkpoint (file or folder)."""
+    path = Path(model_ref)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    if path.suffix == ".safetensors":
+        config_file = path.with_name("config.json")
+        if not path.exists() or not config_file.exists():
+            raise InvalidArgumentError(f"--model {model_ref!r}: expected a finetune checkpoint (model.safetensors "
+                                       "with its config.json), a weight tag or an architecture name")
+        config = json.loads(config_file.read_text())
+        pre = Preprocessing(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["preprocessing"].items()})
+        model = create_model(config["architecture"], pretrained=str(path))
+        return Predictor(model, eval_transform(pre), list(config["class_names"]))
+    local = hub_dir_from_env(hub_dir)
+    spec = weight_entry(resolve_weight_name(model_ref, True), local)
+    model = create_model(spec.name, pretrained=True, hub_dir=hub_dir)
+    return Predictor(model, spec.transforms(), spec.labels())
+
+
+def write_grid(images: list[Any], results: list[list[tuple[str, float]]], out: str | Path) -> tuple[int, int]:
+    """A PNG of the images (GRID_COLUMNS per row) each captioned with its top-1 label and probability;
+    returns its (width, height)."""
+    from PIL import Image, ImageDraw
+
+    cols = min(GRID_COLUMNS, len(images))
+    rows = -(-len(images) // cols)
+    width, height = cols * GRID_CELL, rows * (GRID_CELL + GRID_CAPTION)
+    grid = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(grid)
+    for i, (img, preds) in enumerate(zip(images, results)):
+        x, y = (i % cols) * GRID_CELL, (i // cols) * (GRID_CELL + GRID_CAPTION)
+        thumb = img.convert("RGB")
+        scale = (GRID_CELL - 8) / max(thumb.size)
+        thumb = thumb.resize((max(1, round(thumb.width * scale)), max(1, round(thumb.height * scale))),
+                             Image.Resampling.NEAREST if max(img.size) < 64 else Image.Resampling.BILINEAR)
+        grid.paste(thumb, (x + (GRID_CELL - thumb.width) // 2, y + (GRID_CELL - thumb.height) // 2))
+        label, prob = preds[0]
+        draw.text((x + 4, y + GRID_CELL + 4), f"{label[:22]} {prob:.2f}", fill="black")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    grid.save(out, format="PNG")
+    return width, height
