@@ -24,11 +24,11 @@ REPO = Path(__file__).resolve().parents[1]
 @dataclass
 class Timing:
     median: float
-    spread: float            # (max - min) / median over the repeats
+    spread: float  # (max - min) / median over the repeats
     samples: list[float] = field(default_factory=list)
 
     @staticmethod
-    def of(samples: list[float]) -> "Timing":
+    def of(samples: list[float]) -> Timing:
         med = statistics.median(samples)
         return Timing(med, (max(samples) - min(samples)) / med if med else 0.0, samples)
 
@@ -48,21 +48,24 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int 
 
 def forward_of(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
     """A timed unit: one no-grad forward of ``model`` on ``x``."""
+
     def run() -> None:
         with torch.no_grad():
             model(x)
+
     return run
 
 
 # -- the weight file every implementation loads ----------------------------------------------------
 
+
 def weight_file(arch: str, workdir: Path) -> tuple[Path, str, Path]:
     """(local hub dir, tag, plain .safetensors copy) for ``arch``'s default weight, seeded random."""
     import resnet_zoo
-    from resnet_zoo.weights.localhub import LocalHub
-    from resnet_zoo.weights.manifest import read_manifest_file
     from resnet_zoo.tools.convert import convert
     from resnet_zoo.tools.publish import publish
+    from resnet_zoo.weights.localhub import LocalHub
+    from resnet_zoo.weights.manifest import read_manifest_file
 
     tag = resnet_zoo.get_weights(arch).name
     hub_dir = workdir / "hub"
@@ -118,6 +121,7 @@ def time_to_first_logits(arch: str, workdir: Path, repeats: int) -> dict[str, di
             model = load()
             with torch.no_grad():
                 model(x)
+
         return run
 
     loaders = _loaders(arch, hub_dir, tag, plain)
@@ -157,8 +161,9 @@ def peak_rss(arch: str, workdir: Path, repeats: int) -> dict[str, dict]:
     for which in _loaders(arch, hub_dir, tag, plain):
         peaks = []
         for _ in range(repeats):
-            code = _RSS_CHILD.format(repo=str(REPO), arch=arch, hub=str(hub_dir), tag=tag, plain=str(plain),
-                                     which=which)
+            code = _RSS_CHILD.format(
+                repo=str(REPO), arch=arch, hub=str(hub_dir), tag=tag, plain=str(plain), which=which
+            )
             done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             peaks.append(json.loads(done.stdout.strip().splitlines()[-1])["peak_above_baseline_bytes"])
         med = statistics.median(peaks)
@@ -168,6 +173,7 @@ def peak_rss(arch: str, workdir: Path, repeats: int) -> dict[str, dict]:
 
 
 # -- throughput --------------------------------------------------------------------------------
+
 
 def _models(arch: str) -> dict[str, torch.nn.Module]:
     import timm
@@ -210,8 +216,10 @@ def optimized_throughput(arch: str, batch: int, repeats: int, compile: bool, siz
     models = _models(arch)
     ours = models["resnet_zoo"]
     x = torch.randn(batch, 3, size, size)
-    fns: dict[str, torch.nn.Module] = {"timm eager": models["timm"],
-                                       "resnet_zoo optimize_for_inference": resnet_zoo.optimize_for_inference(ours)}
+    fns: dict[str, torch.nn.Module] = {
+        "timm eager": models["timm"],
+        "resnet_zoo optimize_for_inference": resnet_zoo.optimize_for_inference(ours),
+    }
     if compile:
         fns["timm + torch.compile"] = torch.compile(models["timm"])
         fns["resnet_zoo optimize_for_inference(compile=True)"] = resnet_zoo.optimize_for_inference(ours, compile=True)
@@ -220,12 +228,19 @@ def optimized_throughput(arch: str, batch: int, repeats: int, compile: bool, siz
         max_rel = {k: ((m(x) - ref).abs().max() / ref.abs().max()).item() for k, m in fns.items()}
 
     timings = interleaved({k: forward_of(m, x) for k, m in fns.items()}, repeats, warmup=2)
-    return {k: {"images_per_s": batch / t.median, "spread": t.spread, "max_rel_diff": max_rel[k],
-                "paired_ratio_vs_timm_eager": paired_ratio(timings["timm eager"], t)}
-            for k, t in timings.items()}
+    return {
+        k: {
+            "images_per_s": batch / t.median,
+            "spread": t.spread,
+            "max_rel_diff": max_rel[k],
+            "paired_ratio_vs_timm_eager": paired_ratio(timings["timm eager"], t),
+        }
+        for k, t in timings.items()
+    }
 
 
 # -- import cost -------------------------------------------------------------------------------
+
 
 def import_cost(repeats: int) -> dict[str, dict]:
     statements = {"torch": "import torch", "resnet_zoo": "import resnet_zoo", "timm": "import timm"}
@@ -240,6 +255,7 @@ def import_cost(repeats: int) -> dict[str, dict]:
 
 
 # -- GPU ---------------------------------------------------------------------------------------
+
 
 def gpu_throughput(arch: str, batch: int, repeats: int) -> dict[str, dict]:
     """bf16 channels_last images/s on CUDA (only when a GPU is present)."""
@@ -271,7 +287,11 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "torch_threads": str(torch.get_num_threads()),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else "none"}
-
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "torch_threads": str(torch.get_num_threads()),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else "none",
+    }

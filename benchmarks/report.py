@@ -15,8 +15,9 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, dict[str, float], str
         values["load_file floor"] = t["load_file floor"]["median"] * 1000
         rows.append(("time to first logits (warm cache)", arch, values, "ms"))
     for arch, m in results["peak_rss"].items():
-        rows.append(("peak RSS during the load", arch, {k: m[k]["x_file_size"] for k in IMPLS if k in m},
-                     "x file size"))
+        rows.append(
+            ("peak RSS during the load", arch, {k: m[k]["x_file_size"] for k in IMPLS if k in m}, "x file size")
+        )
     for key, v in results["throughput"].items():
         rows.append(("eager throughput, fp32", key, {k: v[k]["images_per_s"] for k in IMPLS if k in v}, "img/s"))
     for key, v in results["optimized"].items():
@@ -26,8 +27,14 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, dict[str, float], str
     gpu = results.get("gpu", {})
     for arch, v in gpu.items():
         if isinstance(v, dict) and "resnet_zoo" in v:
-            rows.append((f"GPU bf16 channels_last b256 ({v['device']['name']})", arch,
-                         {k: v[k]["images_per_s"] for k in IMPLS if k in v}, "img/s"))
+            rows.append(
+                (
+                    f"GPU bf16 channels_last b256 ({v['device']['name']})",
+                    arch,
+                    {k: v[k]["images_per_s"] for k in IMPLS if k in v},
+                    "img/s",
+                )
+            )
     return rows
 
 
@@ -55,18 +62,26 @@ def terminal_table(results: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
-    out = [f"Measured {results['started']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']} with "
-           f"{m['torch_threads']} threads, GPU: {m['gpu']}); medians of {results['settings']['repeats']} repeats "
-           "after warm-up, implementations interleaved. Command: `python -m benchmarks.run`.", "",
-           "| measurement | case | unit | resnet_zoo | timm | torchvision | other | ratio |",
-           "|---|---|---|---:|---:|---:|---|---:|"]
+    out = [
+        f"Measured {results['started']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']} with "
+        f"{m['torch_threads']} threads, GPU: {m['gpu']}); medians of {results['settings']['repeats']} repeats "
+        "after warm-up, implementations interleaved. Command: `python -m benchmarks.run`.",
+        "",
+        "| measurement | case | unit | resnet_zoo | timm | torchvision | other | ratio |",
+        "|---|---|---|---:|---:|---:|---|---:|",
+    ]
     for section, case, values, unit in _rows(results):
         ours = next((f"{v:.3g}" for k, v in values.items() if k.startswith("resnet_zoo")), "-")
         timm = next((f"{v:.3g}" for k, v in values.items() if k in ("timm", "timm eager")), "-")
         tv = f"{values['torchvision']:.3g}" if "torchvision" in values else "-"
-        other = "; ".join(f"{k} {v:.3g}" for k, v in values.items()
-                          if k not in ("resnet_zoo", "timm", "timm eager", "torchvision", "resnet_zoo optimize_for_inference"))
-        out.append(f"| {section} | {case} | {unit} | {ours} | {timm} | {tv} | {other or '-'} | {_ratio(values, unit)} |")
+        other = "; ".join(
+            f"{k} {v:.3g}"
+            for k, v in values.items()
+            if k not in ("resnet_zoo", "timm", "timm eager", "torchvision", "resnet_zoo optimize_for_inference")
+        )
+        out.append(
+            f"| {section} | {case} | {unit} | {ours} | {timm} | {tv} | {other or '-'} | {_ratio(values, unit)} |"
+        )
     out += ["", "| target | measured | target |", "|---|---:|---|"]
     for name, t in results["targets"].items():
         out.append(f"| {name} | {t['ratio']:.3g} | {t['target']} |")

@@ -21,16 +21,34 @@ import torch
 from . import measure
 from .report import markdown, plot, terminal_table
 
-FULL = dict(load_archs=["resnet50"], throughput_archs=["resnet18", "resnet50", "resnet101", "resnext50_32x4d",
-                                                        "seresnet50"],
-            batches=[1, 8], repeats=9, rss_repeats=3, import_repeats=7, compile=True, opt_archs=["resnet50"])
-QUICK = dict(load_archs=["resnet10t"], throughput_archs=["resnet10t"], batches=[1], repeats=2, rss_repeats=1,
-             import_repeats=2, compile=False, opt_archs=["resnet10t"])
+FULL = dict(
+    load_archs=["resnet50"],
+    throughput_archs=["resnet18", "resnet50", "resnet101", "resnext50_32x4d", "seresnet50"],
+    batches=[1, 8],
+    repeats=9,
+    rss_repeats=3,
+    import_repeats=7,
+    compile=True,
+    opt_archs=["resnet50"],
+)
+QUICK = dict(
+    load_archs=["resnet10t"],
+    throughput_archs=["resnet10t"],
+    batches=[1],
+    repeats=2,
+    rss_repeats=1,
+    import_repeats=2,
+    compile=False,
+    opt_archs=["resnet10t"],
+)
 
 
 def run(settings: dict, workdir: Path, log=print) -> dict:
-    results: dict = {"machine": measure.machine(), "settings": {k: v for k, v in settings.items()},
-                     "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    results: dict = {
+        "machine": measure.machine(),
+        "settings": {k: v for k, v in settings.items()},
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     r = settings["repeats"]
     results["time_to_first_logits"] = {}
     results["peak_rss"] = {}
@@ -72,25 +90,39 @@ def targets(results: dict) -> dict[str, dict]:
         out[f"{arch} time to first logits / timm"] = {"ratio": ours / timm, "target": "<= 0.15"}
         out[f"{arch} load / load_file floor"] = {"ratio": load / floor, "target": "<= 3"}
     for arch, m in results["peak_rss"].items():
-        out[f"{arch} peak RSS / file size"] = {"ratio": m["resnet_zoo"]["x_file_size"], "target": "<= 1.2",
-                                               "timm": m["timm"]["x_file_size"]}
+        out[f"{arch} peak RSS / file size"] = {
+            "ratio": m["resnet_zoo"]["x_file_size"],
+            "target": "<= 1.2",
+            "timm": m["timm"]["x_file_size"],
+        }
     paired = {k: v["resnet_zoo"]["paired_ratio_vs_timm"] for k, v in results["throughput"].items()}
     if paired:
         worst = min(paired, key=paired.get)
-        out["eager throughput / timm, paired (worst case)"] = {"ratio": paired[worst], "target": ">= 0.98",
-                                                               "case": worst}
+        out["eager throughput / timm, paired (worst case)"] = {
+            "ratio": paired[worst],
+            "target": ">= 0.98",
+            "case": worst,
+        }
         out["eager throughput / timm, paired (median over cases)"] = {
-            "ratio": statistics.median(paired.values()), "target": ">= 0.98"}
+            "ratio": statistics.median(paired.values()),
+            "target": ">= 0.98",
+        }
     for key, v in results["optimized"].items():
         out[f"{key} optimize_for_inference / timm eager, paired"] = {
-            "ratio": v["resnet_zoo optimize_for_inference"]["paired_ratio_vs_timm_eager"], "target": ">= 1.25"}
+            "ratio": v["resnet_zoo optimize_for_inference"]["paired_ratio_vs_timm_eager"],
+            "target": ">= 1.25",
+        }
         if "resnet_zoo optimize_for_inference(compile=True)" in v:
             out[f"{key} optimize_for_inference(compile=True) / timm + torch.compile"] = {
                 "ratio": v["resnet_zoo optimize_for_inference(compile=True)"]["images_per_s"]
-                / v["timm + torch.compile"]["images_per_s"], "target": "(same compile on both)"}
+                / v["timm + torch.compile"]["images_per_s"],
+                "target": "(same compile on both)",
+            }
     imp = results["import"]
     out["import resnet_zoo - import torch (ms)"] = {
-        "ratio": (imp["resnet_zoo"]["median"] - imp["torch"]["median"]) * 1000, "target": "<= 100"}
+        "ratio": (imp["resnet_zoo"]["median"] - imp["torch"]["median"]) * 1000,
+        "target": "<= 100",
+    }
     return out
 
 

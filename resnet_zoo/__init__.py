@@ -6,9 +6,18 @@
 ['resnet50', 'resnet50c', 'resnet50d']
 """
 
-from .errors import (DownloadError, ExportMismatchError, IncompatibleCheckpointError, IntegrityError,
-                     InvalidArgumentError, ManifestError, ParityMismatchError, ResNetZooError, UnknownModelError,
-                     WeightsNotAvailableError)
+from .errors import (
+    DownloadError,
+    ExportMismatchError,
+    IncompatibleCheckpointError,
+    IntegrityError,
+    InvalidArgumentError,
+    ManifestError,
+    ParityMismatchError,
+    ResNetZooError,
+    UnknownModelError,
+    WeightsNotAvailableError,
+)
 from .factory import create_model
 from .infer.optimize import optimize_for_inference
 from .models import ResNet, ResNetBase, ResNetV2
@@ -21,11 +30,37 @@ from .zoo import SPECS, ModelInfo, ResNetSpec, get_spec, is_model, list_models, 
 WeightSpec = Weights  # the 0.1 name of :class:`Weights`, kept for existing code
 
 __all__ = [
-    "create_model", "list_models", "is_model", "get_spec", "model_info", "ModelInfo", "SPECS", "ResNetSpec",
-    "list_pretrained", "get_weights", "Weights", "WeightSpec",
-    "ResNetBase", "ResNet", "ResNetV2", "ResNet50", "ResNet101", "ResNet152",
-    "optimize_for_inference", "freeze", "unfreeze", "param_groups",
-    "ResNetZooError", "UnknownModelError", "InvalidArgumentError", "ManifestError", "WeightsNotAvailableError",
-    "DownloadError", "IntegrityError", "IncompatibleCheckpointError", "ParityMismatchError", "ExportMismatchError",
+    "create_model",
+    "list_models",
+    "is_model",
+    "get_spec",
+    "model_info",
+    "ModelInfo",
+    "SPECS",
+    "ResNetSpec",
+    "list_pretrained",
+    "get_weights",
+    "Weights",
+    "WeightSpec",
+    "ResNetBase",
+    "ResNet",
+    "ResNetV2",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "optimize_for_inference",
+    "freeze",
+    "unfreeze",
+    "param_groups",
+    "ResNetZooError",
+    "UnknownModelError",
+    "InvalidArgumentError",
+    "ManifestError",
+    "WeightsNotAvailableError",
+    "DownloadError",
+    "IntegrityError",
+    "IncompatibleCheckpointError",
+    "ParityMismatchError",
+    "ExportMismatchError",
     "__version__",
 ]

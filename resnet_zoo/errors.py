@@ -48,6 +48,14 @@ class ExportMismatchError(ResNetZooError):
 
 
 __all__ = [
-    "ResNetZooError", "UnknownModelError", "InvalidArgumentError", "ManifestError", "WeightsNotAvailableError",
-    "DownloadError", "IntegrityError", "IncompatibleCheckpointError", "ParityMismatchError", "ExportMismatchError",
+    "ResNetZooError",
+    "UnknownModelError",
+    "InvalidArgumentError",
+    "ManifestError",
+    "WeightsNotAvailableError",
+    "DownloadError",
+    "IntegrityError",
+    "IncompatibleCheckpointError",
+    "ParityMismatchError",
+    "ExportMismatchError",
 ]

@@ -19,10 +19,17 @@ from .weights.localhub import hub_dir_from_env
 from .zoo import arch_keys, build_model, get_spec, model_args
 
 
-def create_model(name: str, pretrained: bool | str = False, num_classes: int | None = None,
-                 in_chans: int | None = None, hub_dir: str | os.PathLike[str] | None = None,
-                 features_only: bool = False, out_indices: Sequence[int] | None = None, verify: bool = False,
-                 **kwargs: Any) -> ResNetBase:
+def create_model(
+    name: str,
+    pretrained: bool | str = False,
+    num_classes: int | None = None,
+    in_chans: int | None = None,
+    hub_dir: str | os.PathLike[str] | None = None,
+    features_only: bool = False,
+    out_indices: Sequence[int] | None = None,
+    verify: bool = False,
+    **kwargs: Any,
+) -> ResNetBase:
     """Build a registered ResNet by name, optionally with pretrained weights.
 
     Args:
@@ -43,14 +50,18 @@ def create_model(name: str, pretrained: bool | str = False, num_classes: int | N
     if not isinstance(pretrained, (bool, str)) and pretrained is not None:
         raise InvalidArgumentError(
             f"pretrained={pretrained!r} ({type(pretrained).__name__}) is invalid; use False, True, a weight tag "
-            "or a path to a .safetensors file")
+            "or a path to a .safetensors file"
+        )
     spec = get_spec(name)
     if features_only and num_classes:
-        raise InvalidArgumentError(f"features_only=True returns feature maps; num_classes={num_classes} has no "
-                                   "classifier to size (leave it out)")
+        raise InvalidArgumentError(
+            f"features_only=True returns feature maps; num_classes={num_classes} has no "
+            "classifier to size (leave it out)"
+        )
     if out_indices is not None and not features_only:
-        raise InvalidArgumentError("out_indices selects feature maps of a features_only=True backbone; "
-                                   "pass features_only=True too")
+        raise InvalidArgumentError(
+            "out_indices selects feature maps of a features_only=True backbone; pass features_only=True too"
+        )
     overrides = dict(kwargs, num_classes=num_classes, in_chans=in_chans)
     if pretrained:
         model = load_pretrained_model(name, pretrained, overrides, hub_dir=hub_dir, verify=verify)
@@ -65,8 +76,9 @@ def keys_of(arch: str) -> "partial[ArchKeys]":
     return partial(arch_keys, get_spec(arch).name)
 
 
-def read_weights(name: str, pretrained: bool | str, hub_dir: str | os.PathLike[str] | None = None,
-                 verify: bool = False) -> LoadedWeights:
+def read_weights(
+    name: str, pretrained: bool | str, hub_dir: str | os.PathLike[str] | None = None, verify: bool = False
+) -> LoadedWeights:
     """The tensors ``create_model(name, pretrained=...)`` would load, in our layout and checked."""
     keys_for = keys_of(name)
     if isinstance(pretrained, str) and is_path(pretrained):
@@ -74,8 +86,13 @@ def read_weights(name: str, pretrained: bool | str, hub_dir: str | os.PathLike[s
     return weights_from_manifest(name, pretrained, keys_for, hub_dir_from_env(hub_dir), verify)
 
 
-def load_pretrained_model(name: str, pretrained: bool | str, overrides: dict[str, Any],
-                          hub_dir: str | os.PathLike[str] | None = None, verify: bool = False) -> ResNetBase:
+def load_pretrained_model(
+    name: str,
+    pretrained: bool | str,
+    overrides: dict[str, Any],
+    hub_dir: str | os.PathLike[str] | None = None,
+    verify: bool = False,
+) -> ResNetBase:
     """Weights first, then the model built on ``meta`` to fit them, then assigned."""
     arch = get_spec(name).name
     weights = read_weights(name, pretrained, hub_dir, verify)

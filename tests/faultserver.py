@@ -30,7 +30,7 @@ class FaultServer:
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with server._lock:
                     server.requests[self.path] += 1
                     count = server.requests[self.path]
@@ -48,7 +48,7 @@ class FaultServer:
                 if mode == "truncate":
                     body, length = data[:n], n
                 elif mode == "flip":
-                    body = data[:n] + bytes([data[n] ^ 0xFF]) + data[n + 1:]
+                    body = data[:n] + bytes([data[n] ^ 0xFF]) + data[n + 1 :]
                 elif mode == "drop" or (mode == "dropfirst" and count == 1):
                     cut = n
                 self.send_response(200)

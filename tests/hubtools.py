@@ -10,9 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,11 +29,27 @@ def olah_server(mirrors: list[Path], workdir: Path) -> Iterator[str]:
     Yields the endpoint URL; stops the server by PID."""
     port, closed = free_port(), free_port()
     config = workdir / "olah.toml"
-    config.write_text("\n".join([
-        "[basic]", 'host = "127.0.0.1"', f"port = {port}", f'repos-path = "{workdir / "repos"}"',
-        'hf-scheme = "http"', f'hf-netloc = "127.0.0.1:{closed}"', f'hf-lfs-netloc = "127.0.0.1:{closed}"',
-        'mirror-scheme = "http"', f'mirror-netloc = "127.0.0.1:{port}"', f'mirror-lfs-netloc = "127.0.0.1:{port}"',
-        f"mirrors-path = {json.dumps([str(m) for m in mirrors])}", "", "[accessibility]", "offline = true", ""]))
+    config.write_text(
+        "\n".join(
+            [
+                "[basic]",
+                'host = "127.0.0.1"',
+                f"port = {port}",
+                f'repos-path = "{workdir / "repos"}"',
+                'hf-scheme = "http"',
+                f'hf-netloc = "127.0.0.1:{closed}"',
+                f'hf-lfs-netloc = "127.0.0.1:{closed}"',
+                'mirror-scheme = "http"',
+                f'mirror-netloc = "127.0.0.1:{port}"',
+                f'mirror-lfs-netloc = "127.0.0.1:{port}"',
+                f"mirrors-path = {json.dumps([str(m) for m in mirrors])}",
+                "",
+                "[accessibility]",
+                "offline = true",
+                "",
+            ]
+        )
+    )
     olah = shutil.which("olah-cli", path=str(Path(sys.executable).parent)) or "olah-cli"
     log = open(workdir / "olah.log", "wb")
     proc = subprocess.Popen([olah, "-c", str(config)], cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
@@ -60,8 +76,9 @@ def olah_server(mirrors: list[Path], workdir: Path) -> Iterator[str]:
 def run_python(code: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (huggingface_hub reads HF_* variables at import)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "RESNET_ZOO_"))}
-    done = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True, cwd=REPO, timeout=300
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"subprocess failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done

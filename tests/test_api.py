@@ -6,21 +6,82 @@ import torch
 import resnet_zoo
 from resnet_zoo import InvalidArgumentError, ResNetZooError, UnknownModelError
 
-ALL_ISSUE_NAMES = """
-resnet10t resnet14t resnet18 resnet18d resnet26 resnet26d resnet26t resnet34 resnet34d resnet50
-resnet50c resnet50d resnet50s resnet50t resnet101 resnet101c resnet101d resnet101s resnet152
-resnet152c resnet152d resnet152s resnet200 resnet200d
-resnext50_32x4d resnext50d_32x4d resnext101_32x4d resnext101_32x8d resnext101_32x16d
-resnext101_64x4d wide_resnet50_2 wide_resnet101_2
-seresnet18 seresnet34 seresnet50 seresnet101 seresnet152 seresnet152d seresnext26d_32x4d
-seresnext26t_32x4d seresnext50_32x4d seresnext101_32x4d seresnext101_32x8d
-ecaresnet26t ecaresnet50d ecaresnet50t ecaresnet101d ecaresnetlight
-resnetrs50 resnetrs101 resnetrs152 resnetrs200
-resnetv2_18 resnetv2_18d resnetv2_34 resnetv2_34d resnetv2_50 resnetv2_50d resnetv2_50t
-resnetv2_101 resnetv2_101d resnetv2_152 resnetv2_152d
-cifar_resnet20 cifar_resnet32 cifar_resnet44 cifar_resnet56 cifar_resnet110
-resnet50_keras resnet101_keras resnet152_keras resnet50v2_keras resnet101v2_keras resnet152v2_keras
-""".split()
+ALL_ISSUE_NAMES = [
+    "resnet10t",
+    "resnet14t",
+    "resnet18",
+    "resnet18d",
+    "resnet26",
+    "resnet26d",
+    "resnet26t",
+    "resnet34",
+    "resnet34d",
+    "resnet50",
+    "resnet50c",
+    "resnet50d",
+    "resnet50s",
+    "resnet50t",
+    "resnet101",
+    "resnet101c",
+    "resnet101d",
+    "resnet101s",
+    "resnet152",
+    "resnet152c",
+    "resnet152d",
+    "resnet152s",
+    "resnet200",
+    "resnet200d",
+    "resnext50_32x4d",
+    "resnext50d_32x4d",
+    "resnext101_32x4d",
+    "resnext101_32x8d",
+    "resnext101_32x16d",
+    "resnext101_64x4d",
+    "wide_resnet50_2",
+    "wide_resnet101_2",
+    "seresnet18",
+    "seresnet34",
+    "seresnet50",
+    "seresnet101",
+    "seresnet152",
+    "seresnet152d",
+    "seresnext26d_32x4d",
+    "seresnext26t_32x4d",
+    "seresnext50_32x4d",
+    "seresnext101_32x4d",
+    "seresnext101_32x8d",
+    "ecaresnet26t",
+    "ecaresnet50d",
+    "ecaresnet50t",
+    "ecaresnet101d",
+    "ecaresnetlight",
+    "resnetrs50",
+    "resnetrs101",
+    "resnetrs152",
+    "resnetrs200",
+    "resnetv2_18",
+    "resnetv2_18d",
+    "resnetv2_34",
+    "resnetv2_34d",
+    "resnetv2_50",
+    "resnetv2_50d",
+    "resnetv2_50t",
+    "resnetv2_101",
+    "resnetv2_101d",
+    "resnetv2_152",
+    "resnetv2_152d",
+    "cifar_resnet20",
+    "cifar_resnet32",
+    "cifar_resnet44",
+    "cifar_resnet56",
+    "cifar_resnet110",
+    "resnet50_keras",
+    "resnet101_keras",
+    "resnet152_keras",
+    "resnet50v2_keras",
+    "resnet101v2_keras",
+    "resnet152v2_keras",
+]
 
 
 def test_every_required_name_is_registered_once():
@@ -32,8 +93,15 @@ def test_every_required_name_is_registered_once():
 def test_list_models_wildcards_and_exclude():
     assert resnet_zoo.list_models("resnet50?") == ["resnet50c", "resnet50d", "resnet50s", "resnet50t"]
     assert resnet_zoo.list_models(["cifar*", "resnetrs*"], exclude="*110") == [
-        "resnetrs50", "resnetrs101", "resnetrs152", "resnetrs200",
-        "cifar_resnet20", "cifar_resnet32", "cifar_resnet44", "cifar_resnet56"]
+        "resnetrs50",
+        "resnetrs101",
+        "resnetrs152",
+        "resnetrs200",
+        "cifar_resnet20",
+        "cifar_resnet32",
+        "cifar_resnet44",
+        "cifar_resnet56",
+    ]
     assert resnet_zoo.list_models("nothing*") == []
 
 
@@ -49,7 +117,12 @@ def test_model_info_resnet50():
     assert info.gflops == pytest.approx(2 * info.gmacs)
     assert info.input_size == (3, 224, 224)
     assert [(f["num_chs"], f["reduction"]) for f in info.feature_info] == [
-        (64, 2), (256, 4), (512, 8), (1024, 16), (2048, 32)]
+        (64, 2),
+        (256, 4),
+        (512, 8),
+        (1024, 16),
+        (2048, 32),
+    ]
     assert info.timm_name == "resnet50" and info.torchvision_name == "resnet50"
     assert resnet_zoo.model_info("cifar_resnet20").input_size == (3, 32, 32)
 
@@ -113,20 +186,23 @@ def test_unknown_model_names_close_matches():
         resnet_zoo.create_model("qqqqqq")
 
 
-@pytest.mark.parametrize("name,kwargs,needles", [
-    ("resnet18", dict(num_classes=-1), ["num_classes=-1", ">= 0"]),
-    ("resnet18", dict(num_classes=2.5), ["num_classes=2.5"]),
-    ("resnet18", dict(in_chans=0), ["in_chans=0", ">= 1"]),
-    ("resnet50", dict(output_stride=4), ["output_stride=4", "[8, 16, 32]"]),
-    ("resnetv2_50", dict(output_stride=12), ["output_stride=12", "[8, 16, 32]"]),
-    ("resnet18", dict(global_pool="mean"), ["global_pool='mean'", "'avg'", "'catavgmax'"]),
-    ("resnet18", dict(shortcut="option_c"), ["shortcut='option_c'", "'projection'", "'zero_pad'"]),
-    ("resnetv2_50", dict(shortcut="zero_pad"), ["shortcut='zero_pad'", "pre-activation", "'projection'"]),
-    ("resnet50d", dict(shortcut="zero_pad"), ["avg_down", "zero_pad"]),
-    ("resnet18", dict(drop_rate=1.5), ["drop_rate=1.5", "[0, 1)"]),
-    ("resnet18", dict(dropout=0.1), ["dropout", "accepted", "drop_rate"]),
-    ("resnet18", dict(layers=(1, 1, 1, 1)), ["layers", "cannot be overridden"]),
-])
+@pytest.mark.parametrize(
+    "name,kwargs,needles",
+    [
+        ("resnet18", dict(num_classes=-1), ["num_classes=-1", ">= 0"]),
+        ("resnet18", dict(num_classes=2.5), ["num_classes=2.5"]),
+        ("resnet18", dict(in_chans=0), ["in_chans=0", ">= 1"]),
+        ("resnet50", dict(output_stride=4), ["output_stride=4", "[8, 16, 32]"]),
+        ("resnetv2_50", dict(output_stride=12), ["output_stride=12", "[8, 16, 32]"]),
+        ("resnet18", dict(global_pool="mean"), ["global_pool='mean'", "'avg'", "'catavgmax'"]),
+        ("resnet18", dict(shortcut="option_c"), ["shortcut='option_c'", "'projection'", "'zero_pad'"]),
+        ("resnetv2_50", dict(shortcut="zero_pad"), ["shortcut='zero_pad'", "pre-activation", "'projection'"]),
+        ("resnet50d", dict(shortcut="zero_pad"), ["avg_down", "zero_pad"]),
+        ("resnet18", dict(drop_rate=1.5), ["drop_rate=1.5", "[0, 1)"]),
+        ("resnet18", dict(dropout=0.1), ["dropout", "accepted", "drop_rate"]),
+        ("resnet18", dict(layers=(1, 1, 1, 1)), ["layers", "cannot be overridden"]),
+    ],
+)
 def test_bad_arguments_are_refused_before_any_tensor_is_allocated(name, kwargs, needles, monkeypatch):
     def no_allocation(*args, **kw):
         raise AssertionError("a layer was built before the arguments were checked")

@@ -49,6 +49,7 @@ def test_unknown_name_is_a_clean_error(capsys):
 
 
 def test_python_dash_m_runs_the_same_command():
-    out = subprocess.run([sys.executable, "-m", "resnet_zoo", "list", "--json", "resnetrs*"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "resnet_zoo", "list", "--json", "resnetrs*"], capture_output=True, text=True, check=True
+    ).stdout
     assert json.loads(out) == ["resnetrs50", "resnetrs101", "resnetrs152", "resnetrs200"]

@@ -5,11 +5,11 @@ import timm
 import torch
 import torchvision
 
-from resnet_zoo.factory import keys_of
 import resnet_zoo
 from resnet_zoo import IncompatibleCheckpointError
 from resnet_zoo.convert.timm import from_timm
 from resnet_zoo.convert.torchvision import from_torchvision
+from resnet_zoo.factory import keys_of
 
 
 def test_from_timm_is_the_identity_map_checked_strictly():

@@ -12,11 +12,10 @@ from PIL import Image
 
 import resnet_zoo
 from resnet_zoo.cli import main
-from resnet_zoo.train.datasets import load_digits_split
+from resnet_zoo.infer.predict import GRID_CAPTION, GRID_CELL
+from resnet_zoo.train.datasets import export_digits, load_digits_split
 from resnet_zoo.train.finetune import FinetuneConfig, run
 from resnet_zoo.weights.cache import sha256_file
-from resnet_zoo.infer.predict import GRID_CAPTION, GRID_CELL
-from resnet_zoo.train.datasets import export_digits
 
 TAG = "cifar_resnet20.digits"
 
@@ -56,8 +55,10 @@ def test_fine_tuning_from_the_digits_weight_beats_scratch(rotated_digits, tmp_pa
     common = dict(model="cifar_resnet20", data=str(rotated_digits), epochs=1, lr=5e-3, batch_size=32, progress=False)
     tuned = run(FinetuneConfig(out=str(tmp_path / "tuned"), pretrained="digits", **common))
     scratch = run(FinetuneConfig(out=str(tmp_path / "scratch"), **common))
-    print(f"one epoch on rot90 digits: from cifar_resnet20.digits {tuned['val_acc']:.3f}, "
-          f"from scratch {scratch['val_acc']:.3f}")
+    print(
+        f"one epoch on rot90 digits: from cifar_resnet20.digits {tuned['val_acc']:.3f}, "
+        f"from scratch {scratch['val_acc']:.3f}"
+    )
     assert tuned["val_acc"] > scratch["val_acc"] + 0.1
     # the best checkpoint is loadable as a pretrained file, and carries the class names
     config = json.loads((tmp_path / "tuned" / "best" / "config.json").read_text())
@@ -69,23 +70,64 @@ def test_fine_tuning_from_the_digits_weight_beats_scratch(rotated_digits, tmp_pa
 
 
 def test_resume_continues_from_the_last_epoch(tmp_path, capsys):
-    args = ["finetune", "cifar_resnet20", "--data", "digits", "--out", str(tmp_path), "--max-steps", "3",
-            "--no-progress"]
+    args = [
+        "finetune",
+        "cifar_resnet20",
+        "--data",
+        "digits",
+        "--out",
+        str(tmp_path),
+        "--max-steps",
+        "3",
+        "--no-progress",
+    ]
     assert main([*args, "--epochs", "1"]) == 0
     assert main([*args, "--epochs", "2", "--resume"]) == 0
     epochs = [json.loads(l)["epoch"] for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2]
     with pytest.raises(resnet_zoo.IncompatibleCheckpointError, match="holds a 'cifar_resnet20' checkpoint"):
-        run(FinetuneConfig(model="cifar_resnet32", data="digits", out=str(tmp_path), epochs=3, resume=True,
-                           max_steps=1, progress=False))
+        run(
+            FinetuneConfig(
+                model="cifar_resnet32",
+                data="digits",
+                out=str(tmp_path),
+                epochs=3,
+                resume=True,
+                max_steps=1,
+                progress=False,
+            )
+        )
 
 
 def test_torchrun_two_processes_on_cpu(tmp_path):
     out = tmp_path / "ddp"
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "resnet_zoo", "finetune", "cifar_resnet20", "--data", "digits", "--out", str(out),
-                           "--epochs", "1", "--max-steps", "4", "--batch-size", "16", "--no-progress"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "resnet_zoo",
+            "finetune",
+            "cifar_resnet20",
+            "--data",
+            "digits",
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "4",
+            "--batch-size",
+            "16",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     digests = dict(re.findall(r"rank (\d) weights sha256 ([0-9a-f]{64})", done.stdout))
     assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]
@@ -119,8 +161,16 @@ def test_unreadable_images_are_skipped_with_a_count(tmp_path, caplog):
     (tmp_path / "data" / "a" / "broken.jpg").write_bytes(b"not an image at all")
     (tmp_path / "data" / "b" / "cut.png").write_bytes((tmp_path / "data" / "b" / "0.png").read_bytes()[:30])
     with caplog.at_level("WARNING"):
-        best = run(FinetuneConfig(model="resnet10t", data=str(tmp_path / "data"), out=str(tmp_path / "o"), epochs=1,
-                                  batch_size=4, progress=False))
+        best = run(
+            FinetuneConfig(
+                model="resnet10t",
+                data=str(tmp_path / "data"),
+                out=str(tmp_path / "o"),
+                epochs=1,
+                batch_size=4,
+                progress=False,
+            )
+        )
     assert "skipped 2 unreadable image file(s)" in caplog.text
     assert best["epoch"] == 1
 
@@ -129,7 +179,9 @@ def test_predict_digits_and_grid(tmp_path, capsys):
     folder = tmp_path / "digits"
     export_digits(folder, split="test", limit=30)
     images = sorted(folder.glob("*/*.png"))
-    assert main(["predict", *map(str, images), "--model", TAG, "--topk", "3", "--grid", str(tmp_path / "grid.png")]) == 0
+    assert (
+        main(["predict", *map(str, images), "--model", TAG, "--topk", "3", "--grid", str(tmp_path / "grid.png")]) == 0
+    )
     out = capsys.readouterr().out
     for path in images:
         line = next(l for l in out.splitlines() if l.startswith(f"{path}:"))
@@ -142,8 +194,17 @@ def test_predict_digits_and_grid(tmp_path, capsys):
 
 
 def test_predict_with_a_finetune_checkpoint(tmp_path, capsys):
-    run(FinetuneConfig(model="cifar_resnet20", data="digits", out=str(tmp_path / "ft"), epochs=1, max_steps=2,
-                       pretrained="digits", progress=False))
+    run(
+        FinetuneConfig(
+            model="cifar_resnet20",
+            data="digits",
+            out=str(tmp_path / "ft"),
+            epochs=1,
+            max_steps=2,
+            pretrained="digits",
+            progress=False,
+        )
+    )
     export_digits(tmp_path / "img", limit=2)
     image = next((tmp_path / "img").glob("*/*.png"))
     assert main(["predict", str(image), "--model", str(tmp_path / "ft" / "best"), "--topk", "2"]) == 0

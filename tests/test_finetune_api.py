@@ -5,11 +5,10 @@ import warnings
 import pytest
 import timm
 import torch
+from conftest import max_rel_diff
 
 import resnet_zoo
 from resnet_zoo.tools.parity import randomize_
-
-from conftest import max_rel_diff
 
 ALL = resnet_zoo.list_models()
 
@@ -34,14 +33,17 @@ def test_features_only_for_every_arch(name):
         assert backbone.feature_info.module_name() == ref.feature_info.module_name()
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("resnet18", dict(out_indices=(1, 2, 3, 4))),
-    ("resnetrs50", dict(out_indices=(0, 2, 4))),
-    ("resnet50d", dict(out_indices=(2, 3, 4), output_stride=8)),
-    ("seresnext26t_32x4d", {}),
-    ("resnetv2_18d", dict(out_indices=(1, 3))),
-    ("resnetv2_50", dict(out_indices=(4,), output_stride=16)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("resnet18", dict(out_indices=(1, 2, 3, 4))),
+        ("resnetrs50", dict(out_indices=(0, 2, 4))),
+        ("resnet50d", dict(out_indices=(2, 3, 4), output_stride=8)),
+        ("seresnext26t_32x4d", {}),
+        ("resnetv2_18d", dict(out_indices=(1, 3))),
+        ("resnetv2_50", dict(out_indices=(4,), output_stride=16)),
+    ],
+)
 def test_feature_maps_equal_timm(name, kwargs, odd_input):
     ref = randomize_(timm.create_model(name, output_stride=kwargs.get("output_stride", 32))).eval()
     backbone = resnet_zoo.create_model(name, features_only=True, **kwargs).eval()
@@ -62,8 +64,9 @@ def test_feature_maps_equal_timm(name, kwargs, odd_input):
 def test_features_only_with_pretrained_weights_has_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        backbone = resnet_zoo.create_model("cifar_resnet20.digits", pretrained=True, features_only=True,
-                                           out_indices=(1, 2, 3))
+        backbone = resnet_zoo.create_model(
+            "cifar_resnet20.digits", pretrained=True, features_only=True, out_indices=(1, 2, 3)
+        )
     full = resnet_zoo.create_model("cifar_resnet20.digits", pretrained=True)
     x = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
@@ -86,8 +89,11 @@ def test_frozen_parameters_are_bit_identical_after_a_step(name, up_to):
     model = resnet_zoo.create_model(name, num_classes=5)
     resnet_zoo.freeze(model, up_to=up_to)
     model.train()
-    frozen = {k: v.clone() for k, v in model.state_dict().items()
-              if k.startswith(("conv1", "bn1", "stem", "layer1", "layer2", "stages.0", "stages.1"))}
+    frozen = {
+        k: v.clone()
+        for k, v in model.state_dict().items()
+        if k.startswith(("conv1", "bn1", "stem", "layer1", "layer2", "stages.0", "stages.1"))
+    }
     if up_to == "stem":
         frozen = {k: v for k, v in frozen.items() if k.startswith(("conv1", "bn1", "stem"))}
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -126,7 +132,7 @@ def test_param_groups_put_every_parameter_in_exactly_one_group(layer_decay):
         assert g["lr"] == pytest.approx(1e-3 * g["lr_scale"])
     if layer_decay:
         scales = {g["name"].split("/")[0]: g["lr_scale"] for g in groups}
-        assert scales["head"] == 1.0 and scales["layer4"] == 0.75 and scales["stem"] == pytest.approx(0.75 ** 5)
+        assert scales["head"] == 1.0 and scales["layer4"] == 0.75 and scales["stem"] == pytest.approx(0.75**5)
     torch.optim.AdamW(groups)  # usable as they are
 
 

@@ -7,16 +7,28 @@ import sys
 
 import pytest
 import torch
+from conftest import max_rel_diff
 
 import resnet_zoo
+from hubtools import REPO
 from resnet_zoo.tools.parity import randomize_
 
-from conftest import max_rel_diff
-from hubtools import REPO
 
-
-@pytest.mark.parametrize("name", ["resnet18", "resnet50d", "resnet26t", "resnetrs50", "seresnext26d_32x4d",
-                                  "ecaresnet26t", "resnext50_32x4d", "resnetv2_18d", "resnetv2_50", "cifar_resnet20"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "resnet18",
+        "resnet50d",
+        "resnet26t",
+        "resnetrs50",
+        "seresnext26d_32x4d",
+        "ecaresnet26t",
+        "resnext50_32x4d",
+        "resnetv2_18d",
+        "resnetv2_50",
+        "cifar_resnet20",
+    ],
+)
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_optimized_outputs_within_1e4(name, channels_last, odd_input):
     model = randomize_(resnet_zoo.create_model(name)).eval()
@@ -46,13 +58,36 @@ def test_meta_device_loading_leaves_nothing_on_meta():
 
 def test_benchmark_quick_mode_writes_valid_json(tmp_path):
     out = tmp_path / "bench.json"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out), "--markdown",
-                           str(tmp_path / "bench.md"), "--plot", str(tmp_path / "bench.png")],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--quick",
+            "--json",
+            str(out),
+            "--markdown",
+            str(tmp_path / "bench.md"),
+            "--plot",
+            str(tmp_path / "bench.png"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
-    assert set(results) >= {"machine", "time_to_first_logits", "peak_rss", "throughput", "optimized", "import",
-                            "gpu", "targets"}
+    assert set(results) >= {
+        "machine",
+        "time_to_first_logits",
+        "peak_rss",
+        "throughput",
+        "optimized",
+        "import",
+        "gpu",
+        "targets",
+    }
     ttfl = results["time_to_first_logits"]["resnet10t"]
     assert ttfl["resnet_zoo"]["median"] > 0 and ttfl["timm"]["median"] > 0 and len(ttfl["timm"]["samples"]) >= 2
     assert results["peak_rss"]["resnet10t"]["resnet_zoo"]["peak_bytes"] > 0

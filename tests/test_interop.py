@@ -9,20 +9,25 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from conftest import max_rel_diff
 
-from resnet_zoo.factory import keys_of
 import resnet_zoo
 from resnet_zoo import IncompatibleCheckpointError
 from resnet_zoo.cli import main
 from resnet_zoo.convert.keras import from_keras
 from resnet_zoo.convert.transformers import from_transformers
+from resnet_zoo.factory import keys_of
 from resnet_zoo.tools.interop import KerasLogits, keras_model, randomize_keras_, transformers_config
 from resnet_zoo.tools.parity import randomize_
 
-from conftest import max_rel_diff
-
-KERAS = ["resnet50_keras", "resnet101_keras", "resnet152_keras", "resnet50v2_keras", "resnet101v2_keras",
-         "resnet152v2_keras"]
+KERAS = [
+    "resnet50_keras",
+    "resnet101_keras",
+    "resnet152_keras",
+    "resnet50v2_keras",
+    "resnet101v2_keras",
+    "resnet152v2_keras",
+]
 SHAPE = (2, 3, 67, 93)
 
 
@@ -37,7 +42,9 @@ def write_legacy_h5(model, path) -> None:
             if not layer.weights:
                 continue
             group = f.create_group(layer.name)
-            labels = ["kernel", "bias"] if len(layer.weights) <= 2 else ["gamma", "beta", "moving_mean", "moving_variance"]
+            labels = (
+                ["kernel", "bias"] if len(layer.weights) <= 2 else ["gamma", "beta", "moving_mean", "moving_variance"]
+            )
             weight_names = [f"{layer.name}/{label}:0" for label in labels[: len(layer.weights)]]
             group.attrs["weight_names"] = [w.encode() for w in weight_names]
             for name, w in zip(weight_names, layer.weights):
@@ -113,8 +120,10 @@ def test_transformers_import_refuses_other_stride_placements():
     assert resnet_zoo.get_weights("resnet50.microsoft_in1k").origin.hf_hub_id == "microsoft/resnet-50"
 
 
-@pytest.mark.parametrize("name,dynamic", [("resnet18", True), ("resnetv2_18d", False), ("cifar_resnet20.digits", True),
-                                          ("resnet50v2_keras", False)])
+@pytest.mark.parametrize(
+    "name,dynamic",
+    [("resnet18", True), ("resnetv2_18d", False), ("cifar_resnet20.digits", True), ("resnet50v2_keras", False)],
+)
 def test_onnx_export_matches_onnxruntime(name, dynamic, tmp_path, capsys):
     out = tmp_path / "model.onnx"
     args = ["export", "onnx", name, "--out", str(out)] + (["--dynamic-batch"] if dynamic else [])

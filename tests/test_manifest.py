@@ -10,10 +10,9 @@ import timm
 from timm.models._registry import _model_default_cfgs
 
 import resnet_zoo
+from hubtools import REPO
 from resnet_zoo.errors import ManifestError
 from resnet_zoo.weights.manifest import load_manifest, packaged_manifest_path, parse_manifest
-
-from hubtools import REPO
 
 
 def test_manifest_has_every_timm_weight_of_every_registered_arch():
@@ -43,7 +42,8 @@ def test_entries_carry_preprocessing_license_accuracy_and_origin():
         rows = [r for r in csv.DictReader(f) if r["model"] == "resnet50.a1_in1k"]
     assert len(rows) == 2
     assert {(r.img_size, r.top1, r.top5) for r in spec.reported} == {
-        (int(r["img_size"]), float(r["top1"]), float(r["top5"])) for r in rows}
+        (int(r["img_size"]), float(r["top1"]), float(r["top5"])) for r in rows
+    }
     assert "results-imagenet.csv" in spec.reported[0].citation
     assert spec.origin.hf_hub_id == "timm/resnet50.a1_in1k" and spec.origin.hf_hub_filename == "model.safetensors"
     assert spec.origin.url.endswith("resnet50_a1_0-14fe96d1.pth") and spec.origin.url_hash_prefix == "14fe96d1"
@@ -53,8 +53,9 @@ def test_entries_carry_preprocessing_license_accuracy_and_origin():
 
 
 def test_manifest_sync_reproduces_the_committed_file():
-    done = subprocess.run([sys.executable, "-m", "resnet_zoo", "manifest", "sync", "--check"], cwd=REPO,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "resnet_zoo", "manifest", "sync", "--check"], cwd=REPO, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     # 132 from timm, 6 Keras Applications, 6 microsoft/resnet-*, cifar_resnet20.digits
     assert "up to date (145 weights)" in done.stdout
@@ -62,7 +63,9 @@ def test_manifest_sync_reproduces_the_committed_file():
 
 
 def test_list_pretrained_and_get_weights():
-    assert resnet_zoo.list_pretrained("resnet50") == [n for n in resnet_zoo.list_pretrained() if n.startswith("resnet50.")]
+    assert resnet_zoo.list_pretrained("resnet50") == [
+        n for n in resnet_zoo.list_pretrained() if n.startswith("resnet50.")
+    ]
     assert "resnet50.a1_in1k" in resnet_zoo.list_pretrained("resnet50.a*")
     assert resnet_zoo.list_pretrained("*tv2_in1k")[:2] == ["resnet50.tv2_in1k", "resnet101.tv2_in1k"]
     with pytest.raises(resnet_zoo.UnknownModelError, match="did you mean resnet50.a1_in1k"):
@@ -87,19 +90,22 @@ def _entry(**changes):
     return {"schema_version": 1, "weights": [entry]}
 
 
-@pytest.mark.parametrize("changes,needles", [
-    (dict(arch="resnet51"), ["weights[0]", "resnet10t.c3_in1k", "name", "must be arch.tag = 'resnet51.c3_in1k'"]),
-    (dict(arch="resnet50.x"), ["weights[0]", "arch", "'resnet50.x'"]),
-    (dict(num_classes=-3), ["num_classes", "-3"]),
-    (dict(preprocessing__interpolation="lanczos"), ["preprocessing.interpolation", "'lanczos'"]),
-    (dict(preprocessing__crop_pct=1.5), ["preprocessing.crop_pct", "1.5"]),
-    (dict(preprocessing__mean=[0.5]), ["preprocessing.mean/std"]),
-    (dict(hub__sha256="abc"), ["hub.sha256", "64 hex"]),
-    (dict(license=KeyError), ["missing field(s) ['license']"]),
-    (dict(colour="red"), ["unknown field(s) ['colour']"]),
-    (dict(origin__mirror="x"), ["origin", "unknown field(s) ['mirror']"]),
-    (dict(name="resnet10t.other"), ["name", "must be arch.tag"]),
-])
+@pytest.mark.parametrize(
+    "changes,needles",
+    [
+        (dict(arch="resnet51"), ["weights[0]", "resnet10t.c3_in1k", "name", "must be arch.tag = 'resnet51.c3_in1k'"]),
+        (dict(arch="resnet50.x"), ["weights[0]", "arch", "'resnet50.x'"]),
+        (dict(num_classes=-3), ["num_classes", "-3"]),
+        (dict(preprocessing__interpolation="lanczos"), ["preprocessing.interpolation", "'lanczos'"]),
+        (dict(preprocessing__crop_pct=1.5), ["preprocessing.crop_pct", "1.5"]),
+        (dict(preprocessing__mean=[0.5]), ["preprocessing.mean/std"]),
+        (dict(hub__sha256="abc"), ["hub.sha256", "64 hex"]),
+        (dict(license=KeyError), ["missing field(s) ['license']"]),
+        (dict(colour="red"), ["unknown field(s) ['colour']"]),
+        (dict(origin__mirror="x"), ["origin", "unknown field(s) ['mirror']"]),
+        (dict(name="resnet10t.other"), ["name", "must be arch.tag"]),
+    ],
+)
 def test_malformed_entries_name_the_entry_and_the_field(changes, needles):
     with pytest.raises(ManifestError) as e:
         parse_manifest(_entry(**changes), origin="test.json")

@@ -4,11 +4,10 @@ outputs (eval and train mode) with timm's randomised weights loaded strictly."""
 import pytest
 import timm
 import torch
+from conftest import assert_parity, max_rel_diff
 
 import resnet_zoo
 from resnet_zoo.tools.parity import RTOL, check_parity, has_reference, randomize_
-
-from conftest import assert_parity, max_rel_diff
 
 TIMM_NAMES = [n for n in resnet_zoo.list_models() if has_reference(n, "timm")]
 
@@ -36,8 +35,16 @@ def test_state_dict_and_feature_info_match_timm(name):
     assert ours.num_features == ref.num_features
 
 
-GRAD_NAMES = ["resnet18", "resnet50d", "resnext50_32x4d", "seresnext26t_32x4d", "ecaresnet26t", "resnetrs50",
-              "resnetv2_18d", "resnetv2_50t"]
+GRAD_NAMES = [
+    "resnet18",
+    "resnet50d",
+    "resnext50_32x4d",
+    "seresnext26t_32x4d",
+    "ecaresnet26t",
+    "resnetrs50",
+    "resnetv2_18d",
+    "resnetv2_50t",
+]
 
 
 @pytest.mark.parametrize("name", GRAD_NAMES)
@@ -53,22 +60,25 @@ def test_gradients_match_timm(name, odd_input):
         assert max_rel_diff(p.grad, ref_grads[key].grad) <= RTOL, key
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("resnet50", dict(output_stride=16)),
-    ("resnet50", dict(output_stride=8)),
-    ("resnet50d", dict(output_stride=8)),          # avg-down inside dilated stages: 'SAME' avg pool
-    ("resnetrs50", dict(output_stride=16)),
-    ("resnetv2_50d", dict(output_stride=8)),
-    ("resnetv2_18", dict(output_stride=16)),
-    ("resnet18", dict(global_pool="max")),
-    ("resnet18", dict(global_pool="avgmax")),
-    ("resnet18", dict(global_pool="catavgmax")),
-    ("resnetv2_18", dict(global_pool="catavgmax")),
-    ("resnet18", dict(num_classes=0)),
-    ("resnetv2_18", dict(num_classes=0)),
-    ("resnet34d", dict(in_chans=1, num_classes=7)),
-    ("resnetv2_34d", dict(in_chans=4, num_classes=3)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("resnet50", dict(output_stride=16)),
+        ("resnet50", dict(output_stride=8)),
+        ("resnet50d", dict(output_stride=8)),  # avg-down inside dilated stages: 'SAME' avg pool
+        ("resnetrs50", dict(output_stride=16)),
+        ("resnetv2_50d", dict(output_stride=8)),
+        ("resnetv2_18", dict(output_stride=16)),
+        ("resnet18", dict(global_pool="max")),
+        ("resnet18", dict(global_pool="avgmax")),
+        ("resnet18", dict(global_pool="catavgmax")),
+        ("resnetv2_18", dict(global_pool="catavgmax")),
+        ("resnet18", dict(num_classes=0)),
+        ("resnetv2_18", dict(num_classes=0)),
+        ("resnet34d", dict(in_chans=1, num_classes=7)),
+        ("resnetv2_34d", dict(in_chans=4, num_classes=3)),
+    ],
+)
 def test_arguments_match_timm(name, kwargs, odd_input):
     ref = randomize_(timm.create_model(name, **kwargs)).eval()
     ours = resnet_zoo.create_model(name, **kwargs).eval()

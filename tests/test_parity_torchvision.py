@@ -3,14 +3,23 @@ and gives the same outputs."""
 
 import pytest
 import torchvision
+from conftest import assert_parity
 
 import resnet_zoo
 from resnet_zoo.tools.parity import check_parity, has_reference
 
-from conftest import assert_parity
-
-TORCHVISION_BUILDERS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-                        "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
+TORCHVISION_BUILDERS = [
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+    "wide_resnet50_2",
+    "wide_resnet101_2",
+]
 
 
 def test_all_ten_torchvision_resnets_are_registered_with_their_names():

@@ -8,9 +8,9 @@ import pytest
 
 import resnet_zoo
 from resnet_zoo.cli import main
-from resnet_zoo.weights.manifest import read_manifest_file
 from resnet_zoo.tools.convert import convert
 from resnet_zoo.tools.publish import publish
+from resnet_zoo.weights.manifest import read_manifest_file
 
 TAG = "resnet10t.c3_in1k"
 TOKEN = "hf_testtoken_0123456789abcdef"
@@ -27,11 +27,17 @@ class RecordingHfApi:
 
     def upload_folder(self, *, repo_id, folder_path, commit_message, **kwargs):
         files = sorted(p.name for p in Path(folder_path).iterdir())
-        RecordingHfApi.calls.append(("upload_folder", dict(repo_id=repo_id, files=files, commit_message=commit_message)))
+        RecordingHfApi.calls.append(
+            ("upload_folder", dict(repo_id=repo_id, files=files, commit_message=commit_message))
+        )
         from huggingface_hub import CommitInfo
 
-        return CommitInfo(commit_url=f"https://huggingface.co/{repo_id}/commit/{'a' * 40}", commit_message=commit_message,
-                          commit_description="", oid="a" * 40)
+        return CommitInfo(
+            commit_url=f"https://huggingface.co/{repo_id}/commit/{'a' * 40}",
+            commit_message=commit_message,
+            commit_description="",
+            oid="a" * 40,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +86,12 @@ def test_the_same_files_through_the_local_hub_path(converted, tmp_path):
     spec = publish(converted.out_dir, to=tmp_path / "hub")
     repo = tmp_path / "hub" / "models" / "resnet-zoo" / TAG
     assert sorted(p.name for p in repo.iterdir() if p.name != ".git") == [
-        ".gitattributes", "README.md", "config.json", "model.safetensors", "resnet_zoo_weight.json"]
+        ".gitattributes",
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "resnet_zoo_weight.json",
+    ]
     assert spec.hub.sha256 == converted.sha256
     again = publish(converted.out_dir, to=tmp_path / "hub")  # same bytes: no new commit
     assert again.hub.revision == spec.hub.revision

@@ -19,14 +19,17 @@ import pytest
 import torch
 
 import resnet_zoo
-from resnet_zoo import IncompatibleCheckpointError, IntegrityError, InvalidArgumentError, UnknownModelError
-from resnet_zoo import WeightsNotAvailableError
-from resnet_zoo.errors import DownloadError
-from resnet_zoo.weights.download import RetryPolicy, url_download
-from resnet_zoo.errors import ManifestError
-
 from faultserver import FaultServer
 from hubtools import REPO, free_port
+from resnet_zoo import (
+    IncompatibleCheckpointError,
+    IntegrityError,
+    InvalidArgumentError,
+    UnknownModelError,
+    WeightsNotAvailableError,
+)
+from resnet_zoo.errors import DownloadError, ManifestError
+from resnet_zoo.weights.download import RetryPolicy, url_download
 
 FIGURES: dict[str, object] = {"faults": [], "bad_inputs": [], "interruptions": 0}
 FAST = RetryPolicy(attempts=4, backoff_s=0.05, max_backoff_s=0.2, total_s=20, timeout_s=(2.0, 1.0))
@@ -83,6 +86,7 @@ def record_fault(kind: str, outcome: str) -> None:
 
 # -- faults on the URL path ----------------------------------------------------------------------
 
+
 def test_transient_5xx_is_retried_and_survived(server, weight_bytes, cache):
     data, prefix = weight_bytes
     name = f"weights-{prefix}.pth"
@@ -98,13 +102,16 @@ def test_dropped_connection_once_is_retried(server, weight_bytes, cache):
     record_fault("connection dropped after 5000 bytes once", "retried, downloaded")
 
 
-@pytest.mark.parametrize("mode,arg,error,needle", [
-    ("fail", 99, DownloadError, "HTTP 503"),
-    ("drop", 1000, DownloadError, "IncompleteRead(1000 bytes read"),
-    ("stall", 3, DownloadError, "attempt(s)"),
-    ("truncate", 1000, IntegrityError, "does not start with"),
-    ("flip", 777, IntegrityError, "does not start with"),
-])
+@pytest.mark.parametrize(
+    "mode,arg,error,needle",
+    [
+        ("fail", 99, DownloadError, "HTTP 503"),
+        ("drop", 1000, DownloadError, "IncompleteRead(1000 bytes read"),
+        ("stall", 3, DownloadError, "attempt(s)"),
+        ("truncate", 1000, IntegrityError, "does not start with"),
+        ("flip", 777, IntegrityError, "does not start with"),
+    ],
+)
 def test_persistent_faults_are_reported_with_url_and_last_error(server, weight_bytes, cache, mode, arg, error, needle):
     _, prefix = weight_bytes
     url = server.url(mode, arg, f"weights-{prefix}.pth")
@@ -119,15 +126,39 @@ def test_persistent_faults_are_reported_with_url_and_last_error(server, weight_b
 
 def test_interruption_sweep(server, weight_bytes, cache):
     data, prefix = weight_bytes
-    offsets = [1, 7, 100, 511, 4096, 9000, 20_000, 65_536, 100_000, 150_000, 200_000, 262_144, 300_000, 400_000,
-               500_000, 600_000, 700_000, 800_000, 900_000, 1_000_000, len(data) - 10, len(data) - 1]
+    offsets = [
+        1,
+        7,
+        100,
+        511,
+        4096,
+        9000,
+        20_000,
+        65_536,
+        100_000,
+        150_000,
+        200_000,
+        262_144,
+        300_000,
+        400_000,
+        500_000,
+        600_000,
+        700_000,
+        800_000,
+        900_000,
+        1_000_000,
+        len(data) - 10,
+        len(data) - 1,
+    ]
     offsets = [o for o in offsets if o < len(data)]
     assert len(offsets) >= 20
     for i, offset in enumerate(offsets):
         name = f"w{i}-{prefix}.pth"
         with pytest.raises(DownloadError):
             url_download(server.url("drop", offset, name), "t", prefix, retry=RetryPolicy(attempts=1, timeout_s=(2, 2)))
-        assert cache_files(cache) == [p for p in cache_files(cache) if p.name.startswith("w") and p.stat().st_size == len(data)]
+        assert cache_files(cache) == [
+            p for p in cache_files(cache) if p.name.startswith("w") and p.stat().st_size == len(data)
+        ]
         path = url_download(server.url("ok", 0, name), "t", prefix, retry=FAST)
         assert path.read_bytes() == data
     FIGURES["interruptions"] = len(offsets)
@@ -139,10 +170,12 @@ def test_interruption_sweep(server, weight_bytes, cache):
 
 # -- concurrent loaders --------------------------------------------------------------------------
 
+
 def _url_manifest(tmp_path: Path, url: str, prefix: str) -> Path:
     entry = resnet_zoo.get_weights("cifar_resnet20.digits").to_dict()
-    entry.update(name="cifar_resnet20.urltest", tag="urltest", default=False, source="hub", bundled_file="",
-                 bundled_sha256="")
+    entry.update(
+        name="cifar_resnet20.urltest", tag="urltest", default=False, source="hub", bundled_file="", bundled_sha256=""
+    )
     entry["origin"] = {"library": "timm", "url": url, "url_hash_prefix": prefix, "url_format": "timm"}
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"schema_version": 1, "weights": [entry]}))
@@ -160,10 +193,17 @@ print(json.dumps({"digest": digest}))
 def test_eight_processes_on_a_cold_cache_download_once(server, weight_bytes, tmp_path):
     _, prefix = weight_bytes
     url = server.url("stall", 1, f"w39-{prefix}.pth")  # a 1 s stall keeps the download in flight for all
-    env = {**os.environ, "RESNET_ZOO_MANIFEST": str(_url_manifest(tmp_path, url, prefix)),
-           "RESNET_ZOO_CACHE": str(tmp_path / "cache")}
-    procs = [subprocess.Popen([sys.executable, "-c", LOADER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, cwd=REPO) for _ in range(8)]
+    env = {
+        **os.environ,
+        "RESNET_ZOO_MANIFEST": str(_url_manifest(tmp_path, url, prefix)),
+        "RESNET_ZOO_CACHE": str(tmp_path / "cache"),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOADER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+        )
+        for _ in range(8)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, [o[1][-800:] for o in outs]
     digests = {json.loads(o[0].strip().splitlines()[-1])["digest"] for o in outs}
@@ -192,8 +232,11 @@ print(json.dumps({{"attempts": len(attempts)}}))
 def test_offline_warm_cache_makes_zero_connection_attempts(server, weight_bytes, tmp_path):
     _, prefix = weight_bytes
     url = server.url("ok", 0, f"w38-{prefix}.pth")
-    env = {**os.environ, "RESNET_ZOO_MANIFEST": str(_url_manifest(tmp_path, url, prefix)),
-           "RESNET_ZOO_CACHE": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "RESNET_ZOO_MANIFEST": str(_url_manifest(tmp_path, url, prefix)),
+        "RESNET_ZOO_CACHE": str(tmp_path / "cache"),
+    }
     subprocess.run([sys.executable, "-c", LOADER], env=env, check=True, capture_output=True, cwd=REPO)  # warm it
     offline = {**env, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
     code = GUARDED.format(names=["cifar_resnet20.urltest", "cifar_resnet20.digits"])
@@ -204,7 +247,12 @@ def test_offline_warm_cache_makes_zero_connection_attempts(server, weight_bytes,
 
 
 def test_offline_cold_cache_error(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "RESNET_ZOO_CACHE": str(tmp_path / "c")}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+        "RESNET_ZOO_CACHE": str(tmp_path / "c"),
+    }
     code = GUARDED.format(names=["resnet18"])
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO)
     assert done.returncode != 0
@@ -214,6 +262,7 @@ def test_offline_cold_cache_error(tmp_path):
 
 
 # -- hostile and broken inputs -------------------------------------------------------------------
+
 
 class Boom:
     """A pickle that would run code when loaded."""
@@ -232,12 +281,15 @@ def _safetensors_bytes(tensors: dict[str, torch.Tensor], metadata: dict | None =
 
 
 def _digits_sd() -> dict[str, torch.Tensor]:
-    return {k: v.clone() for k, v in resnet_zoo.create_model("cifar_resnet20.digits", pretrained=True).state_dict().items()}
+    return {
+        k: v.clone() for k, v in resnet_zoo.create_model("cifar_resnet20.digits", pretrained=True).state_dict().items()
+    }
 
 
 def catalogue(tmp: Path) -> list[tuple[str, object, type, list[str]]]:
     """(description, action, error type, message fragments); each action runs one bad input."""
     sd = _digits_sd()
+
     def write(name: str, data: bytes) -> str:
         (tmp / name).write_bytes(data)
         return str(tmp / name)
@@ -254,7 +306,7 @@ def catalogue(tmp: Path) -> list[tuple[str, object, type, list[str]]]:
     missing = {k: v for k, v in sd.items() if k != "layer2.0.bn1.running_var"}
     r18 = resnet_zoo.create_model("resnet18").state_dict()
     header_len = int.from_bytes(good[:8], "little")
-    cm = lambda *a, **k: (lambda: resnet_zoo.create_model(*a, **k))  # noqa: E731
+    cm = lambda *a, **k: lambda: resnet_zoo.create_model(*a, **k)  # noqa: E731
     bad_manifest = tmp / "bad_manifest.json"
     entry = resnet_zoo.get_weights("cifar_resnet20.digits").to_dict()
     bad_manifest.write_text(json.dumps({"schema_version": 1, "weights": [dict(entry, preprocessing="224px")]}))
@@ -269,6 +321,7 @@ def catalogue(tmp: Path) -> list[tuple[str, object, type, list[str]]]:
                 resnet_zoo.create_model("cifar_resnet20.digits", pretrained=True)
             finally:
                 del os.environ["RESNET_ZOO_MANIFEST"]
+
         return run
 
     def pickle_refused():
@@ -279,64 +332,186 @@ def catalogue(tmp: Path) -> list[tuple[str, object, type, list[str]]]:
 
     return [
         ("a .pth whose pickle runs code", pickle_refused, IncompatibleCheckpointError, ["never unpickles code"]),
-        ("truncated safetensors (half the file)", cm("cifar_resnet20", pretrained=write("half.safetensors", good[: len(good) // 2])),
-         IncompatibleCheckpointError, ["not a readable safetensors file"]),
-        ("safetensors header cut short", cm("cifar_resnet20", pretrained=write("cut.safetensors", good[: 8 + header_len // 2])),
-         IncompatibleCheckpointError, ["not a readable safetensors file"]),
-        ("safetensors header that is not JSON", cm("cifar_resnet20", pretrained=write(
-            "garbled.safetensors", header_len.to_bytes(8, "little") + b"{" + b"\x00" * (header_len - 1) + good[8 + header_len:])),
-         IncompatibleCheckpointError, ["not a readable safetensors file"]),
-        ("header length larger than the file", cm("cifar_resnet20", pretrained=write(
-            "huge.safetensors", (10**12).to_bytes(8, "little") + good[8:])), IncompatibleCheckpointError, ["safetensors"]),
-        ("an empty file", cm("cifar_resnet20", pretrained=write("empty.safetensors", b"")),
-         IncompatibleCheckpointError, ["empty.safetensors"]),
-        ("random bytes", cm("cifar_resnet20", pretrained=write("noise.pth", os.urandom(4096))),
-         IncompatibleCheckpointError, ["weights-only checkpoint"]),
-        ("a file of another arch (metadata)", cm("resnet18", pretrained=write("digits.safetensors", good)),
-         IncompatibleCheckpointError, ["holds weights for 'cifar_resnet20'", "create_model('cifar_resnet20'"]),
-        ("a file of another arch (keys)", cm("cifar_resnet20", pretrained=write("r18.safetensors", _safetensors_bytes(r18))),
-         IncompatibleCheckpointError, ["does not fit 'cifar_resnet20'", "unexpected keys"]),
-        ("wrong shapes", cm("cifar_resnet20", pretrained=write("shape.safetensors", _safetensors_bytes(wrong_shape))),
-         IncompatibleCheckpointError, ["layer1.0.conv1.weight: checkpoint (16, 16, 5, 5)"]),
-        ("extra keys", cm("cifar_resnet20", pretrained=write("extra.safetensors", _safetensors_bytes(extra))),
-         IncompatibleCheckpointError, ["unexpected keys: layer9.0.conv1.weight"]),
-        ("missing keys", cm("cifar_resnet20", pretrained=write("missing.safetensors", _safetensors_bytes(missing))),
-         IncompatibleCheckpointError, ["missing keys: layer2.0.bn1.running_var"]),
-        ("NaN weights", cm("cifar_resnet20", pretrained=write("nan.safetensors", _safetensors_bytes(nan_sd))),
-         IncompatibleCheckpointError, ["NaN or Inf", "fc.weight"]),
-        ("Inf weights", cm("cifar_resnet20", pretrained=write("inf.safetensors", _safetensors_bytes(inf_sd))),
-         IncompatibleCheckpointError, ["NaN or Inf", "bn1.weight"]),
-        ("int8 (quantised) weights", cm("cifar_resnet20", pretrained=write("int8.safetensors", _safetensors_bytes(int8_sd))),
-         IncompatibleCheckpointError, ["unsupported dtype", "conv1.weight (torch.int8)"]),
-        ("complex weights in a .pth", cm("cifar_resnet20", pretrained=(torch.save(c64_sd, tmp / "c64.pth") or str(tmp / "c64.pth"))),
-         IncompatibleCheckpointError, ["unsupported dtype", "fc.bias (torch.complex64)"]),
-        ("a .pth holding no tensors", cm("cifar_resnet20", pretrained=(torch.save({"epoch": 3, "note": "x"}, tmp / "notensor.pth")
-                                                                    or str(tmp / "notensor.pth"))),
-         IncompatibleCheckpointError, ["'epoch' is a int, not a tensor"]),
-        ("a malformed manifest entry", with_manifest(bad_manifest), ManifestError,
-         ["weights[0]", "cifar_resnet20.digits", "preprocessing", "expected an object"]),
-        ("a duplicated manifest entry", with_manifest(dup_manifest), ManifestError, ["duplicate entry 'cifar_resnet20.digits'"]),
+        (
+            "truncated safetensors (half the file)",
+            cm("cifar_resnet20", pretrained=write("half.safetensors", good[: len(good) // 2])),
+            IncompatibleCheckpointError,
+            ["not a readable safetensors file"],
+        ),
+        (
+            "safetensors header cut short",
+            cm("cifar_resnet20", pretrained=write("cut.safetensors", good[: 8 + header_len // 2])),
+            IncompatibleCheckpointError,
+            ["not a readable safetensors file"],
+        ),
+        (
+            "safetensors header that is not JSON",
+            cm(
+                "cifar_resnet20",
+                pretrained=write(
+                    "garbled.safetensors",
+                    header_len.to_bytes(8, "little") + b"{" + b"\x00" * (header_len - 1) + good[8 + header_len :],
+                ),
+            ),
+            IncompatibleCheckpointError,
+            ["not a readable safetensors file"],
+        ),
+        (
+            "header length larger than the file",
+            cm("cifar_resnet20", pretrained=write("huge.safetensors", (10**12).to_bytes(8, "little") + good[8:])),
+            IncompatibleCheckpointError,
+            ["safetensors"],
+        ),
+        (
+            "an empty file",
+            cm("cifar_resnet20", pretrained=write("empty.safetensors", b"")),
+            IncompatibleCheckpointError,
+            ["empty.safetensors"],
+        ),
+        (
+            "random bytes",
+            cm("cifar_resnet20", pretrained=write("noise.pth", os.urandom(4096))),
+            IncompatibleCheckpointError,
+            ["weights-only checkpoint"],
+        ),
+        (
+            "a file of another arch (metadata)",
+            cm("resnet18", pretrained=write("digits.safetensors", good)),
+            IncompatibleCheckpointError,
+            ["holds weights for 'cifar_resnet20'", "create_model('cifar_resnet20'"],
+        ),
+        (
+            "a file of another arch (keys)",
+            cm("cifar_resnet20", pretrained=write("r18.safetensors", _safetensors_bytes(r18))),
+            IncompatibleCheckpointError,
+            ["does not fit 'cifar_resnet20'", "unexpected keys"],
+        ),
+        (
+            "wrong shapes",
+            cm("cifar_resnet20", pretrained=write("shape.safetensors", _safetensors_bytes(wrong_shape))),
+            IncompatibleCheckpointError,
+            ["layer1.0.conv1.weight: checkpoint (16, 16, 5, 5)"],
+        ),
+        (
+            "extra keys",
+            cm("cifar_resnet20", pretrained=write("extra.safetensors", _safetensors_bytes(extra))),
+            IncompatibleCheckpointError,
+            ["unexpected keys: layer9.0.conv1.weight"],
+        ),
+        (
+            "missing keys",
+            cm("cifar_resnet20", pretrained=write("missing.safetensors", _safetensors_bytes(missing))),
+            IncompatibleCheckpointError,
+            ["missing keys: layer2.0.bn1.running_var"],
+        ),
+        (
+            "NaN weights",
+            cm("cifar_resnet20", pretrained=write("nan.safetensors", _safetensors_bytes(nan_sd))),
+            IncompatibleCheckpointError,
+            ["NaN or Inf", "fc.weight"],
+        ),
+        (
+            "Inf weights",
+            cm("cifar_resnet20", pretrained=write("inf.safetensors", _safetensors_bytes(inf_sd))),
+            IncompatibleCheckpointError,
+            ["NaN or Inf", "bn1.weight"],
+        ),
+        (
+            "int8 (quantised) weights",
+            cm("cifar_resnet20", pretrained=write("int8.safetensors", _safetensors_bytes(int8_sd))),
+            IncompatibleCheckpointError,
+            ["unsupported dtype", "conv1.weight (torch.int8)"],
+        ),
+        (
+            "complex weights in a .pth",
+            cm("cifar_resnet20", pretrained=(torch.save(c64_sd, tmp / "c64.pth") or str(tmp / "c64.pth"))),
+            IncompatibleCheckpointError,
+            ["unsupported dtype", "fc.bias (torch.complex64)"],
+        ),
+        (
+            "a .pth holding no tensors",
+            cm(
+                "cifar_resnet20",
+                pretrained=(torch.save({"epoch": 3, "note": "x"}, tmp / "notensor.pth") or str(tmp / "notensor.pth")),
+            ),
+            IncompatibleCheckpointError,
+            ["'epoch' is a int, not a tensor"],
+        ),
+        (
+            "a malformed manifest entry",
+            with_manifest(bad_manifest),
+            ManifestError,
+            ["weights[0]", "cifar_resnet20.digits", "preprocessing", "expected an object"],
+        ),
+        (
+            "a duplicated manifest entry",
+            with_manifest(dup_manifest),
+            ManifestError,
+            ["duplicate entry 'cifar_resnet20.digits'"],
+        ),
         ("a manifest that is not JSON", with_manifest(tmp / "not_json.json"), ManifestError, ["is not valid JSON"]),
         ("a manifest path that does not exist", with_manifest(tmp / "nowhere.json"), ManifestError, ["does not exist"]),
-        ("an unknown tag", cm("resnet50.b7_in1k", pretrained=True), UnknownModelError, ["unknown weight 'resnet50.b7_in1k'"]),
+        (
+            "an unknown tag",
+            cm("resnet50.b7_in1k", pretrained=True),
+            UnknownModelError,
+            ["unknown weight 'resnet50.b7_in1k'"],
+        ),
         ("an unknown arch", cm("resnet51", pretrained=True), UnknownModelError, ["did you mean resnet50"]),
-        ("weights of another arch by tag", cm("resnet18", pretrained="resnet50.a1_in1k"), InvalidArgumentError,
-         ["weights 'resnet50.a1_in1k' are for 'resnet50', not 'resnet18'"]),
-        ("a path that does not exist", cm("cifar_resnet20", pretrained=str(tmp / "does_not_exist.safetensors")),
-         WeightsNotAvailableError, ["no such file"]),
-        ("a directory as the weight file", cm("cifar_resnet20", pretrained=str(tmp) + os.sep),
-         WeightsNotAvailableError, ["no such file"]),
-        ("pretrained of the wrong type", cm("cifar_resnet20", pretrained=3.5), InvalidArgumentError,
-         ["pretrained=3.5 (float)"]),
-        ("pretrained as a list", cm("cifar_resnet20", pretrained=["digits"]), InvalidArgumentError, ["pretrained=['digits']"]),
-        ("a hub_dir that does not exist", cm("cifar_resnet20", pretrained=True, hub_dir=str(tmp / "no_hub")),
-         WeightsNotAvailableError, ["local hub directory", "does not exist"]),
-        ("a negative num_classes with weights", cm("cifar_resnet20.digits", pretrained=True, num_classes=-2),
-         InvalidArgumentError, ["num_classes=-2"]),
-        ("in_chans=0 with weights", cm("cifar_resnet20.digits", pretrained=True, in_chans=0), InvalidArgumentError,
-         ["in_chans=0"]),
-        ("an invalid repo id", lambda: resnet_zoo.weights.localhub.check_repo_id("no-slash"), InvalidArgumentError,
-         ["repo id 'no-slash' is invalid"]),
+        (
+            "weights of another arch by tag",
+            cm("resnet18", pretrained="resnet50.a1_in1k"),
+            InvalidArgumentError,
+            ["weights 'resnet50.a1_in1k' are for 'resnet50', not 'resnet18'"],
+        ),
+        (
+            "a path that does not exist",
+            cm("cifar_resnet20", pretrained=str(tmp / "does_not_exist.safetensors")),
+            WeightsNotAvailableError,
+            ["no such file"],
+        ),
+        (
+            "a directory as the weight file",
+            cm("cifar_resnet20", pretrained=str(tmp) + os.sep),
+            WeightsNotAvailableError,
+            ["no such file"],
+        ),
+        (
+            "pretrained of the wrong type",
+            cm("cifar_resnet20", pretrained=3.5),
+            InvalidArgumentError,
+            ["pretrained=3.5 (float)"],
+        ),
+        (
+            "pretrained as a list",
+            cm("cifar_resnet20", pretrained=["digits"]),
+            InvalidArgumentError,
+            ["pretrained=['digits']"],
+        ),
+        (
+            "a hub_dir that does not exist",
+            cm("cifar_resnet20", pretrained=True, hub_dir=str(tmp / "no_hub")),
+            WeightsNotAvailableError,
+            ["local hub directory", "does not exist"],
+        ),
+        (
+            "a negative num_classes with weights",
+            cm("cifar_resnet20.digits", pretrained=True, num_classes=-2),
+            InvalidArgumentError,
+            ["num_classes=-2"],
+        ),
+        (
+            "in_chans=0 with weights",
+            cm("cifar_resnet20.digits", pretrained=True, in_chans=0),
+            InvalidArgumentError,
+            ["in_chans=0"],
+        ),
+        (
+            "an invalid repo id",
+            lambda: resnet_zoo.weights.localhub.check_repo_id("no-slash"),
+            InvalidArgumentError,
+            ["repo id 'no-slash' is invalid"],
+        ),
     ]
 
 
@@ -420,6 +595,7 @@ def test_a_changed_cached_file_is_rehashed_and_refused(tmp_path, monkeypatch):
 
 # -- credentials ---------------------------------------------------------------------------------
 
+
 def test_a_token_is_never_written_or_logged(tmp_path, monkeypatch, caplog):
     import huggingface_hub
 
@@ -441,8 +617,12 @@ def test_a_token_is_never_written_or_logged(tmp_path, monkeypatch, caplog):
         def upload_folder(self, **kw):
             from huggingface_hub import CommitInfo
 
-            return CommitInfo(commit_url=f"https://huggingface.co/org/digits/commit/{'b' * 40}", commit_message="m",
-                              commit_description="", oid="b" * 40)
+            return CommitInfo(
+                commit_url=f"https://huggingface.co/org/digits/commit/{'b' * 40}",
+                commit_message="m",
+                commit_description="",
+                oid="b" * 40,
+            )
 
     monkeypatch.setattr(huggingface_hub, "HfApi", Api)
     with caplog.at_level(logging.DEBUG):

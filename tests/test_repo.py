@@ -28,15 +28,31 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_no_reference_library_is_imported_at_runtime():
-    code = ("import sys, resnet_zoo; m = resnet_zoo.create_model('resnet18'); resnet_zoo.model_info('resnet18');"
-            "print(sorted(k for k in ('timm', 'torchvision', 'transformers', 'keras') if k in sys.modules))")
+    code = (
+        "import sys, resnet_zoo; m = resnet_zoo.create_model('resnet18'); resnet_zoo.model_info('resnet18');"
+        "print(sorted(k for k in ('timm', 'torchvision', 'transformers', 'keras') if k in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_wheel_ships_the_manifest(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp_path), str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("resnet_zoo-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         shipped = zf.read("resnet_zoo/weights_manifest.json")

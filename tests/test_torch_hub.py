@@ -48,12 +48,15 @@ def test_torch_hub_list_and_help_as_for_a_github_repo(monkeypatch):
     assert resnet_zoo.model_info("resnet18").summary in doc and "GMACs" in doc
 
 
-@pytest.mark.parametrize("name,kwargs,size,out", [
-    ("resnet18", {}, 41, 1000),
-    ("resnext50_32x4d", dict(num_classes=3), 37, 3),
-    ("resnetv2_34d", dict(in_chans=1), 39, 1000),
-    ("cifar_resnet20", {}, 32, 10),
-])
+@pytest.mark.parametrize(
+    "name,kwargs,size,out",
+    [
+        ("resnet18", {}, 41, 1000),
+        ("resnext50_32x4d", dict(num_classes=3), 37, 3),
+        ("resnetv2_34d", dict(in_chans=1), 39, 1000),
+        ("cifar_resnet20", {}, 32, 10),
+    ],
+)
 def test_torch_hub_load_local(name, kwargs, size, out):
     model = torch.hub.load(str(REPO), name, source="local", **kwargs).eval()
     x = torch.randn(1, kwargs.get("in_chans", 3), size, size)

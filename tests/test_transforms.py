@@ -16,8 +16,9 @@ def random_image(w: int, h: int, seed: int, mode: str = "RGB") -> Image.Image:
     return Image.fromarray(data.numpy(), mode)
 
 
-@pytest.mark.parametrize("tag", ["resnet50.a1_in1k", "resnet50.tv_in1k", "resnet10t.c3_in1k",
-                                 "resnetv2_50.a1h_in1k", "resnetrs50.tf_in1k"])
+@pytest.mark.parametrize(
+    "tag", ["resnet50.a1_in1k", "resnet50.tv_in1k", "resnet10t.c3_in1k", "resnetv2_50.a1h_in1k", "resnetrs50.tf_in1k"]
+)
 @pytest.mark.parametrize("size", [(301, 227), (180, 400), (224, 224), (97, 61)])
 def test_eval_transform_equals_timm(tag, size):
     config = resolve_data_config({}, pretrained_cfg=get_pretrained_cfg(tag).to_dict())

@@ -12,17 +12,15 @@ import pytest
 import timm
 import torch
 
-from resnet_zoo.factory import keys_of
 import resnet_zoo
+from hubtools import REPO, free_port, olah_server, run_python
 from resnet_zoo import IntegrityError
-from resnet_zoo.weights.cache import sha256_file
-from resnet_zoo.weights.localhub import LocalHub
-from resnet_zoo.weights.manifest import get_weights, read_manifest_file
 from resnet_zoo.tools.buildhub import build_hub
 from resnet_zoo.tools.convert import convert, origin_state_dict, parity_input, timm_reference
 from resnet_zoo.tools.publish import publish
-
-from hubtools import REPO, free_port, last_json, olah_server, run_python
+from resnet_zoo.weights.cache import sha256_file
+from resnet_zoo.weights.localhub import LocalHub
+from resnet_zoo.weights.manifest import get_weights, read_manifest_file
 
 HUB_TAGS = ["resnet10t.c3_in1k", "resnetv2_18.ra4_e3600_r224_in1k"]
 ORIGIN_TAG = "resnet18.a1_in1k"  # served only in timm's own layout, as timm/resnet18.a1_in1k
@@ -92,6 +90,7 @@ def load_in_subprocess(tag: str, out: Path, env: dict[str, str], via: str = "cre
 
 # -- the local hub directory, read directly ------------------------------------------------------
 
+
 def test_build_hub_writes_hf_layout_git_repos_with_lfs_objects(hub_root):
     manifest = read_manifest_file(hub_root / "weights_manifest.json")
     assert sorted(manifest) == sorted(HUB_TAGS)
@@ -115,8 +114,9 @@ def test_create_model_and_torch_hub_from_a_local_hub_dir(hub_root, tag):
     x, ref = reference_logits(tag)
     model = resnet_zoo.create_model(tag, pretrained=True, hub_dir=str(hub_root))
     spec = get_weights(tag)
-    hub_model = torch.hub.load(str(REPO), spec.arch, source="local", pretrained=True, weights=spec.tag,
-                               hub_dir=str(hub_root))
+    hub_model = torch.hub.load(
+        str(REPO), spec.arch, source="local", pretrained=True, weights=spec.tag, hub_dir=str(hub_root)
+    )
     with torch.no_grad():
         assert torch.equal(model(x), ref)
         assert torch.equal(hub_model(x), ref)
@@ -127,8 +127,10 @@ def test_create_model_and_torch_hub_from_a_local_hub_dir(hub_root, tag):
 
 def test_arch_default_tag_and_tag_argument(hub_root):
     x, ref = reference_logits("resnet10t.c3_in1k")
-    for model in (resnet_zoo.create_model("resnet10t", pretrained=True, hub_dir=str(hub_root)),
-                  resnet_zoo.create_model("resnet10t", pretrained="c3_in1k", hub_dir=str(hub_root))):
+    for model in (
+        resnet_zoo.create_model("resnet10t", pretrained=True, hub_dir=str(hub_root)),
+        resnet_zoo.create_model("resnet10t", pretrained="c3_in1k", hub_dir=str(hub_root)),
+    ):
         with torch.no_grad():
             assert torch.equal(model(x), ref)
 
@@ -165,9 +167,13 @@ def test_revision_pinning_returns_the_pinned_bytes(tmp_path):
 
 # -- the same directory served by olah through HF_ENDPOINT ----------------------------------------
 
+
 def test_through_olah_create_model_and_torch_hub(olah, hub_root, tmp_path):
-    env = {"HF_ENDPOINT": olah, "HF_HOME": str(tmp_path / "hf"),
-           "RESNET_ZOO_MANIFEST": str(hub_root / "weights_manifest.json")}
+    env = {
+        "HF_ENDPOINT": olah,
+        "HF_HOME": str(tmp_path / "hf"),
+        "RESNET_ZOO_MANIFEST": str(hub_root / "weights_manifest.json"),
+    }
     for tag in HUB_TAGS:
         x, ref = reference_logits(tag)
         for via in ("create_model", "hub"):
@@ -221,14 +227,17 @@ def test_through_olah_tampered_bytes_are_refused(olah, hub_root, tmp_path):
 
 def test_offline_with_a_cold_cache_names_tag_cache_and_command(tmp_path):
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
-    code = ("import resnet_zoo\ntry:\n    resnet_zoo.create_model('resnet50', pretrained=True)\n"
-            "except resnet_zoo.WeightsNotAvailableError as e:\n    print(e)\n")
+    code = (
+        "import resnet_zoo\ntry:\n    resnet_zoo.create_model('resnet50', pretrained=True)\n"
+        "except resnet_zoo.WeightsNotAvailableError as e:\n    print(e)\n"
+    )
     out = run_python(code, env).stdout
     assert "'resnet50.a1_in1k'" in out and "offline" in out
     assert str(tmp_path / "hf" / "hub") in out and "resnet-zoo download resnet50.a1_in1k" in out
 
 
 # -- adaptation, files, conversion ---------------------------------------------------------------
+
 
 def _published_file(hub_root: Path, tag: str) -> Path:
     hub = read_manifest_file(hub_root / "weights_manifest.json")[tag].hub
@@ -240,8 +249,9 @@ def test_in_chans_adaptation_equals_timm(hub_root, in_chans, tmp_path):
     tag = HUB_TAGS[0]
     path = tmp_path / "model.safetensors"  # timm picks the reader by file suffix; LFS objects have none
     shutil.copy(_published_file(hub_root, tag), path)
-    ref = timm.create_model(get_weights(tag).arch, pretrained=True, in_chans=in_chans,
-                            pretrained_cfg_overlay=dict(file=str(path))).eval()
+    ref = timm.create_model(
+        get_weights(tag).arch, pretrained=True, in_chans=in_chans, pretrained_cfg_overlay=dict(file=str(path))
+    ).eval()
     ours = resnet_zoo.create_model(tag, pretrained=True, in_chans=in_chans, hub_dir=str(hub_root))
     x = torch.randn(2, in_chans, 61, 75, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():

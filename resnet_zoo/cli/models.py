@@ -6,13 +6,13 @@ import sys
 import time
 from typing import Any
 
+from ..tools.parity import RTOL, check_parity, has_reference
+from ..tools.tables import text_table, variants_markdown
 from ..zoo import list_models, model_info
 from .common import add_command
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..tools.tables import text_table, variants_markdown
-
     names = list_models(args.filter or "", exclude=args.exclude or "")
     if args.json:
         print(json.dumps(names))
@@ -23,8 +23,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for name in names:
         info = model_info(name)
-        rows.append([name, f"{info.params / 1e6:.2f}", f"{info.gmacs:.2f}", "x".join(map(str, info.input_size[1:])),
-                     info.timm_name or "-", info.torchvision_name or "-"])
+        rows.append(
+            [
+                name,
+                f"{info.params / 1e6:.2f}",
+                f"{info.gmacs:.2f}",
+                "x".join(map(str, info.input_size[1:])),
+                info.timm_name or "-",
+                info.torchvision_name or "-",
+            ]
+        )
     print(text_table(rows, ["name", "params (M)", "GMACs", "input", "timm", "torchvision"]))
     return 0
 
@@ -32,18 +40,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     info = model_info(args.name)
     out = {
-        "name": info.name, "family": info.family, "summary": info.summary, "paper": info.paper,
-        "params": info.params, "gmacs": round(info.gmacs, 4), "gflops": round(info.gflops, 4),
-        "input_size": list(info.input_size), "feature_info": list(info.feature_info),
-        "timm": info.timm_name, "torchvision": info.torchvision_name,
+        "name": info.name,
+        "family": info.family,
+        "summary": info.summary,
+        "paper": info.paper,
+        "params": info.params,
+        "gmacs": round(info.gmacs, 4),
+        "gflops": round(info.gflops, 4),
+        "input_size": list(info.input_size),
+        "feature_info": list(info.feature_info),
+        "timm": info.timm_name,
+        "torchvision": info.torchvision_name,
     }
     print(json.dumps(out, indent=2))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..tools.parity import RTOL, check_parity, has_reference
-
     selected = args.names or list_models()
     names = [n for n in selected if has_reference(n, args.reference)]
     skipped = [n for n in selected if n not in names]
@@ -62,11 +75,23 @@ def cmd_check(args: argparse.Namespace) -> int:
         worst = max(worst, max(r.max_abs_diff_eval, r.max_abs_diff_train) / max(r.reference_scale, 1e-12))
         if not r.ok:
             failures.append(name)
-        print(row(name, f"{r.params / 1e6:.2f}", f"{r.gmacs:.2f}", f"{r.max_abs_diff_eval:.2e}",
-                  f"{r.max_abs_diff_train:.2e}", f"{r.reference_scale:.2e}", "ok" if r.ok else "MISMATCH",
-                  f"{time.perf_counter() - start:.1f}s"), flush=True)
-    print(f"\n{len(names) - len(failures)}/{len(names)} match {args.reference} "
-          f"(tolerance {RTOL:g} x max|ref|; worst relative |d| {worst:.2e})")
+        print(
+            row(
+                name,
+                f"{r.params / 1e6:.2f}",
+                f"{r.gmacs:.2f}",
+                f"{r.max_abs_diff_eval:.2e}",
+                f"{r.max_abs_diff_train:.2e}",
+                f"{r.reference_scale:.2e}",
+                "ok" if r.ok else "MISMATCH",
+                f"{time.perf_counter() - start:.1f}s",
+            ),
+            flush=True,
+        )
+    print(
+        f"\n{len(names) - len(failures)}/{len(names)} match {args.reference} "
+        f"(tolerance {RTOL:g} x max|ref|; worst relative |d| {worst:.2e})"
+    )
     if failures:
         print(f"MISMATCH: {', '.join(failures)}", file=sys.stderr)
         return 1
@@ -74,8 +99,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    p = add_command(sub, "list", "list registered architectures with params and GMACs",
-                    "  resnet-zoo list 'seresnext*'\n  resnet-zoo list --markdown")
+    p = add_command(
+        sub,
+        "list",
+        "list registered architectures with params and GMACs",
+        "  resnet-zoo list 'seresnext*'\n  resnet-zoo list --markdown",
+    )
     p.add_argument("filter", nargs="?", help="shell-style wildcard, e.g. 'resnet5*'")
     p.add_argument("--exclude", help="wildcard of names to leave out")
     p.add_argument("--json", action="store_true", help="names only, as JSON")
@@ -86,8 +115,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("name", help="a registered architecture")
     p.set_defaults(func=cmd_info)
 
-    p = add_command(sub, "check", "output parity of every variant against timm or torchvision",
-                    "  resnet-zoo check --reference torchvision\n  resnet-zoo check --names resnet50d")
+    p = add_command(
+        sub,
+        "check",
+        "output parity of every variant against timm or torchvision",
+        "  resnet-zoo check --reference torchvision\n  resnet-zoo check --names resnet50d",
+    )
     p.add_argument("--reference", choices=("timm", "torchvision"), default="timm", help="the implementation to match")
     p.add_argument("--names", nargs="+", metavar="NAME", help="only these architectures")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights and input")

@@ -3,65 +3,98 @@
 import argparse
 from typing import Any
 
+from ..tools.buildhub import build_hub
+from ..tools.convert import convert
+from ..tools.publish import publish
 from .common import add_command
 
-SOURCE_HELP = ("where the numbers come from: 'origin', the origin's published file (needs network or a "
-               "cache), or 'synthetic', seeded random weights (offline stand-ins, marked as such)")
+SOURCE_HELP = (
+    "where the numbers come from: 'origin', the origin's published file (needs network or a "
+    "cache), or 'synthetic', seeded random weights (offline stand-ins, marked as such)"
+)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from ..tools.convert import convert
-
     result = convert(args.tag, args.out, source=args.source, seed=args.seed)
-    print(f"{result.spec.name}: wrote {result.out_dir} ({result.size / 2**20:.1f} MiB, sha256 {result.sha256}); "
-          f"parity max |d| {result.parity.max_abs_diff:.2e}, top-5 agreement {result.parity.top5_agreement}")
+    print(
+        f"{result.spec.name}: wrote {result.out_dir} ({result.size / 2**20:.1f} MiB, sha256 {result.sha256}); "
+        f"parity max |d| {result.parity.max_abs_diff:.2e}, top-5 agreement {result.parity.top5_agreement}"
+    )
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from ..tools.publish import publish
-
     weight = publish(args.dir, repo_id=args.repo_id, to=args.to, manifest_path=args.manifest)
     where = f"local hub {args.to}" if args.to else "the Hugging Face Hub"
-    print(f"published {weight.name} to {where} as {weight.hub.repo_id}@{weight.hub.revision} "
-          f"(sha256 {weight.hub.sha256}, {weight.hub.size} bytes)")
+    print(
+        f"published {weight.name} to {where} as {weight.hub.repo_id}@{weight.hub.revision} "
+        f"(sha256 {weight.hub.sha256}, {weight.hub.size} bytes)"
+    )
     return 0
 
 
 def cmd_build_hub(args: argparse.Namespace) -> int:
-    from ..tools.buildhub import build_hub
     from ..tools.tables import text_table
 
     rows = build_hub(args.to, args.names, source=args.source, seed=args.seed)
-    print(text_table([[r.name, f"{r.size_mb:.1f}", r.revision[:12], f"{r.max_abs_diff:.2e}", f"{r.loaded_diff:.2e}",
-                       "-" if r.hub_diff is None else f"{r.hub_diff:.2e}"] for r in rows],
-                     ["weight", "MiB", "revision", "convert max|d|", "create_model max|d|", "torch.hub max|d|"]))
-    print(f"\n{len(rows)} weights converted, published to {args.to}, loaded back and matching their reference "
-          "(timm for timm weights)")
+    print(
+        text_table(
+            [
+                [
+                    r.name,
+                    f"{r.size_mb:.1f}",
+                    r.revision[:12],
+                    f"{r.max_abs_diff:.2e}",
+                    f"{r.loaded_diff:.2e}",
+                    "-" if r.hub_diff is None else f"{r.hub_diff:.2e}",
+                ]
+                for r in rows
+            ],
+            ["weight", "MiB", "revision", "convert max|d|", "create_model max|d|", "torch.hub max|d|"],
+        )
+    )
+    print(
+        f"\n{len(rows)} weights converted, published to {args.to}, loaded back and matching their reference "
+        "(timm for timm weights)"
+    )
     return 0
 
 
 def add_parsers(sub: Any) -> None:
-    p = add_command(sub, "convert", "origin weights -> model.safetensors + config.json + model card, parity-checked",
-                    "  resnet-zoo convert resnet50.a1_in1k --out out/\n"
-                    "  resnet-zoo convert resnet50.a1_in1k --out out/ --source synthetic")
+    p = add_command(
+        sub,
+        "convert",
+        "origin weights -> model.safetensors + config.json + model card, parity-checked",
+        "  resnet-zoo convert resnet50.a1_in1k --out out/\n"
+        "  resnet-zoo convert resnet50.a1_in1k --out out/ --source synthetic",
+    )
     p.add_argument("tag", help="a weight tag (arch.tag) or an architecture (its default weight)")
     p.add_argument("--out", required=True, help="the folder to write")
     p.add_argument("--source", choices=("origin", "synthetic"), default="origin", help=SOURCE_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of synthetic weights")
     p.set_defaults(func=cmd_convert)
 
-    p = add_command(sub, "publish", "publish a converted folder and pin it in a manifest",
-                    "  resnet-zoo publish out/ --to local_hub/\n  resnet-zoo publish out/ --repo-id my-org/resnet50.a1_in1k")
+    p = add_command(
+        sub,
+        "publish",
+        "publish a converted folder and pin it in a manifest",
+        "  resnet-zoo publish out/ --to local_hub/\n  resnet-zoo publish out/ --repo-id my-org/resnet50.a1_in1k",
+    )
     p.add_argument("dir", help="a folder written by 'resnet-zoo convert'")
     p.add_argument("--repo-id", help="ORG/NAME on the Hub (default resnet-zoo/<tag>)")
     p.add_argument("--to", help="a local hub directory instead of the Hugging Face Hub")
-    p.add_argument("--manifest", help="the manifest to record into (default: the hub directory's, or "
-                                      "./weights_manifest.json for the Hub)")
+    p.add_argument(
+        "--manifest",
+        help="the manifest to record into (default: the hub directory's, or ./weights_manifest.json for the Hub)",
+    )
     p.set_defaults(func=cmd_publish)
 
-    p = add_command(sub, "build-hub", "convert, check and publish many weights into a local hub, then load them back",
-                    "  resnet-zoo build-hub --to local_hub --source synthetic --names resnet18 'resnet50.*'")
+    p = add_command(
+        sub,
+        "build-hub",
+        "convert, check and publish many weights into a local hub, then load them back",
+        "  resnet-zoo build-hub --to local_hub --source synthetic --names resnet18 'resnet50.*'",
+    )
     p.add_argument("--to", required=True, help="the local hub directory")
     p.add_argument("--names", nargs="+", metavar="PATTERN", help="weights (arch = its default, or wildcards)")
     p.add_argument("--source", choices=("origin", "synthetic"), default="origin", help=SOURCE_HELP)

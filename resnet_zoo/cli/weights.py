@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResNetZooError
+from ..tools.manifest_sync import sync, write_imagenet_labels
+from ..tools.publish import select_tags
+from ..tools.tables import text_table
 from ..weights.audit import verify_cache
 from ..weights.fetch import fetch_weights, weight_entry
 from ..weights.localhub import hub_dir_from_env
@@ -14,8 +17,6 @@ from .common import add_command
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    from ..tools.tables import text_table
-
     entries = load_manifest()
     names = list_pretrained(args.filter or "")
     if args.json:
@@ -25,16 +26,21 @@ def cmd_weights(args: argparse.Namespace) -> int:
     for name in names:
         w = entries[name]
         top1 = max(w.reported, key=lambda r: r.top1) if w.reported else None
-        rows.append([name, "*" if w.default else "", w.license, "x".join(map(str, w.preprocessing.input_size[1:])),
-                     f"{top1.top1:.2f}@{top1.img_size}" if top1 else "-",
-                     "published" if w.hub.published else ("bundled" if w.storage == "bundled" else "origin")])
+        rows.append(
+            [
+                name,
+                "*" if w.default else "",
+                w.license,
+                "x".join(map(str, w.preprocessing.input_size[1:])),
+                f"{top1.top1:.2f}@{top1.img_size}" if top1 else "-",
+                "published" if w.hub.published else ("bundled" if w.storage == "bundled" else "origin"),
+            ]
+        )
     print(text_table(rows, ["weight", "default", "license", "input", "top-1 (timm)", "source"]))
     return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from ..tools.publish import select_tags
-
     hub_dir = hub_dir_from_env(args.hub_dir)
     for name in select_tags(args.tags):
         found = fetch_weights(weight_entry(name, hub_dir), hub_dir, verify=True)
@@ -47,23 +53,27 @@ def cmd_verify_cache(args: argparse.Namespace) -> int:
     for c in checks:
         print(f"{'ok ' if c.ok else 'BAD'} {c.name}: {c.path} ({c.detail})")
     bad = [c for c in checks if not c.ok]
-    print(f"{len(checks)} file(s) checked, {len(bad)} bad" + (" (quarantined: the next load fetches them again)"
-                                                                if bad else ""))
+    print(
+        f"{len(checks)} file(s) checked, {len(bad)} bad"
+        + (" (quarantined: the next load fetches them again)" if bad else "")
+    )
     return 1 if bad else 0
 
 
 def cmd_manifest_sync(args: argparse.Namespace) -> int:
-    from ..tools.manifest_sync import sync, write_imagenet_labels
-
     manifest_path, results = Path(args.manifest), Path(args.results)
     if not results.is_file():
-        raise ResNetZooError(f"manifest sync reads timm's results table {str(results)!r}, which is not there; run it "
-                             "from a checkout of resnet_zoo (its data/ folder has the table), or pass --results")
+        raise ResNetZooError(
+            f"manifest sync reads timm's results table {str(results)!r}, which is not there; run it "
+            "from a checkout of resnet_zoo (its data/ folder has the table), or pass --results"
+        )
     entries = sync(manifest_path, results)
     if args.check:
         same = manifest_path.exists() and manifest_path.read_text() == manifest_text(entries)
-        print(f"{manifest_path}: {'up to date' if same else 'OUT OF DATE: run resnet-zoo manifest sync'}"
-              f" ({len(entries)} weights)")
+        print(
+            f"{manifest_path}: {'up to date' if same else 'OUT OF DATE: run resnet-zoo manifest sync'}"
+            f" ({len(entries)} weights)"
+        )
         return 0 if same else 1
     write_manifest(manifest_path, entries)
     labels = manifest_path.parent / "resnet_zoo" / "data"
@@ -75,27 +85,43 @@ def cmd_manifest_sync(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    p = add_command(sub, "weights", "list pretrained weights (arch.tag)",
-                    "  resnet-zoo weights resnet50\n  resnet-zoo weights '*_in1k' --json")
+    p = add_command(
+        sub,
+        "weights",
+        "list pretrained weights (arch.tag)",
+        "  resnet-zoo weights resnet50\n  resnet-zoo weights '*_in1k' --json",
+    )
     p.add_argument("filter", nargs="?", help="wildcard or arch, e.g. 'resnet50' or '*_in1k'")
     p.add_argument("--json", action="store_true", help="names only, as JSON")
     p.set_defaults(func=cmd_weights)
 
-    p = add_command(sub, "download", "pre-fetch and verify weights into the cache (for offline use)",
-                    "  resnet-zoo download resnet50.a1_in1k resnet18")
+    p = add_command(
+        sub,
+        "download",
+        "pre-fetch and verify weights into the cache (for offline use)",
+        "  resnet-zoo download resnet50.a1_in1k resnet18",
+    )
     p.add_argument("tags", nargs="+", help="weight tags, architectures (their default weight) or wildcards")
     p.add_argument("--hub-dir", help="a local hub directory to read from")
     p.set_defaults(func=cmd_download)
 
-    p = add_command(sub, "verify-cache", "rehash every cached weight file against its pinned sha256",
-                    "  resnet-zoo verify-cache --hub-dir local_hub")
+    p = add_command(
+        sub,
+        "verify-cache",
+        "rehash every cached weight file against its pinned sha256",
+        "  resnet-zoo verify-cache --hub-dir local_hub",
+    )
     p.add_argument("--hub-dir", help="a local hub directory to check too")
     p.set_defaults(func=cmd_verify_cache)
 
     p = add_command(sub, "manifest", "maintain weights_manifest.json (from a checkout)")
     msub = p.add_subparsers(dest="manifest_command", required=True)
-    m = add_command(msub, "sync", "regenerate from the installed timm and timm's published results",
-                    "  resnet-zoo manifest sync --check")
+    m = add_command(
+        msub,
+        "sync",
+        "regenerate from the installed timm and timm's published results",
+        "  resnet-zoo manifest sync --check",
+    )
     m.add_argument("--manifest", default="weights_manifest.json", help="the manifest file to write")
     m.add_argument("--results", default="data/timm-results-imagenet-resnet.csv", help="timm's results table")
     m.add_argument("--check", action="store_true", help="exit 1 if the file differs from a fresh sync")

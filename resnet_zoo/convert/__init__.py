@@ -18,9 +18,13 @@ import torch
 from .common import ArchKeys, KeysFor, head_and_stem, strip_wrappers, verify_state_dict
 
 # format -> (module, function); "resnet_zoo" files have timm's keys
-_CONVERTERS = {"timm": ("timm", "from_timm"), "resnet_zoo": ("timm", "from_timm"),
-               "torchvision": ("torchvision", "from_torchvision"), "transformers": ("transformers", "from_transformers"),
-               "keras": ("keras", "from_keras")}
+_CONVERTERS = {
+    "timm": ("timm", "from_timm"),
+    "resnet_zoo": ("timm", "from_timm"),
+    "torchvision": ("torchvision", "from_torchvision"),
+    "transformers": ("transformers", "from_transformers"),
+    "keras": ("keras", "from_keras"),
+}
 FORMATS = tuple(_CONVERTERS)
 
 
@@ -37,5 +41,13 @@ def convert_checkpoint(format: str, source: Any, keys_for: KeysFor) -> dict[str,
     return converter(format)(source, keys_for)
 
 
-__all__ = ["ArchKeys", "KeysFor", "FORMATS", "converter", "convert_checkpoint", "head_and_stem", "strip_wrappers",
-           "verify_state_dict"]
+__all__ = [
+    "ArchKeys",
+    "KeysFor",
+    "FORMATS",
+    "converter",
+    "convert_checkpoint",
+    "head_and_stem",
+    "strip_wrappers",
+    "verify_state_dict",
+]

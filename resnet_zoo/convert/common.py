@@ -45,10 +45,11 @@ def strip_wrappers(checkpoint: Mapping[str, object]) -> dict[str, torch.Tensor]:
     for key, value in checkpoint.items():
         if not isinstance(value, torch.Tensor):
             raise IncompatibleCheckpointError(
-                f"checkpoint entry {key!r} is a {type(value).__name__}, not a tensor; pass a state_dict")
+                f"checkpoint entry {key!r} is a {type(value).__name__}, not a tensor; pass a state_dict"
+            )
         for prefix in _PREFIXES:
             if key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
         out[key] = value
     return out
 
@@ -70,8 +71,11 @@ def verify_state_dict(state_dict: Mapping[str, torch.Tensor], keys_for: KeysFor,
     expected, arch = keys.shapes, keys.arch
     unexpected = sorted(set(state_dict) - set(expected))
     missing = sorted(set(expected) - set(state_dict))
-    mis_shaped = sorted(f"{k}: checkpoint {tuple(state_dict[k].shape)} vs {arch} {expected[k]}"
-                        for k in set(expected) & set(state_dict) if tuple(state_dict[k].shape) != expected[k])
+    mis_shaped = sorted(
+        f"{k}: checkpoint {tuple(state_dict[k].shape)} vs {arch} {expected[k]}"
+        for k in set(expected) & set(state_dict)
+        if tuple(state_dict[k].shape) != expected[k]
+    )
     if unexpected or missing or mis_shaped:
         parts = []
         for label, items in (("unexpected keys", unexpected), ("missing keys", missing), ("wrong shapes", mis_shaped)):
@@ -81,6 +85,8 @@ def verify_state_dict(state_dict: Mapping[str, torch.Tensor], keys_for: KeysFor,
         first = next(iter(state_dict.values()), None)
         raise IncompatibleCheckpointError(
             f"{source} checkpoint does not fit {arch!r} ({len(state_dict)} tensors, first "
-            f"{tuple(first.shape) if first is not None else None}): " + "; ".join(parts) +
-            f". Check that the checkpoint is a {arch} (resnet_zoo.list_models() names the architectures).")
+            f"{tuple(first.shape) if first is not None else None}): "
+            + "; ".join(parts)
+            + f". Check that the checkpoint is a {arch} (resnet_zoo.list_models() names the architectures)."
+        )
     return keys

@@ -26,8 +26,10 @@ def _structure(keys: ArchKeys) -> tuple[bool, list[int]]:
     shapes = keys.shapes
     v2 = "stem.conv.weight" in shapes
     if not ("stem.conv.bias" in shapes if v2 else "conv1.bias" in shapes):  # Keras' stems are biased
-        raise IncompatibleCheckpointError(f"{keys.arch!r} is not a Keras-convention architecture; use one of the "
-                                          "*_keras names (resnet50_keras, resnet50v2_keras, ...)")
+        raise IncompatibleCheckpointError(
+            f"{keys.arch!r} is not a Keras-convention architecture; use one of the "
+            "*_keras names (resnet50_keras, resnet50v2_keras, ...)"
+        )
     pattern = re.compile(r"^stages\.(\d+)\.blocks\.(\d+)\." if v2 else r"^layer(\d+)\.(\d+)\.")
     blocks: dict[int, set[int]] = {}
     for key in shapes:
@@ -52,8 +54,13 @@ def keras_layer_names(keys: ArchKeys) -> list[tuple[str, str]]:
                 names += [(f"{p}_0_conv", "conv")] if b == 1 else []
                 names.append((f"{p}_3_conv", "conv"))
             elif b == 1:
-                names += [*branch, (f"{p}_0_conv", "conv"), (f"{p}_3_conv", "conv"), (f"{p}_0_bn", "bn"),
-                          (f"{p}_3_bn", "bn")]
+                names += [
+                    *branch,
+                    (f"{p}_0_conv", "conv"),
+                    (f"{p}_3_conv", "conv"),
+                    (f"{p}_0_bn", "bn"),
+                    (f"{p}_3_bn", "bn"),
+                ]
             else:
                 names += [*branch, (f"{p}_3_conv", "conv"), (f"{p}_3_bn", "bn")]
     names += ([("post_bn", "bn")] if v2 else []) + [("predictions", "dense")]
@@ -76,9 +83,13 @@ def _target(name: str, v2: bool) -> str:
     stage, block, part, kind = int(m[1]) - 2, int(m[2]) - 1, m[3], m[4]
     if v2:
         base = f"stages.{stage}.blocks.{block}"
-        return {"preact": f"{base}.norm1", "0": f"{base}.downsample.conv", "1": f"{base}.conv1" if kind == "conv"
-                else f"{base}.norm2", "2": f"{base}.conv2" if kind == "conv" else f"{base}.norm3",
-                "3": f"{base}.conv3"}[part]
+        return {
+            "preact": f"{base}.norm1",
+            "0": f"{base}.downsample.conv",
+            "1": f"{base}.conv1" if kind == "conv" else f"{base}.norm2",
+            "2": f"{base}.conv2" if kind == "conv" else f"{base}.norm3",
+            "3": f"{base}.conv3",
+        }[part]
     base = f"layer{stage + 1}.{block}"
     if part == "0":
         return f"{base}.downsample.{0 if kind == 'conv' else 1}"
@@ -88,8 +99,11 @@ def _target(name: str, v2: bool) -> str:
 def _weights_of_model(model: Any) -> dict[str, list[np.ndarray]]:
     import keras
 
-    return {layer.name: [np.asarray(keras.ops.convert_to_numpy(w)) for w in layer.weights]
-            for layer in model.layers if layer.weights}
+    return {
+        layer.name: [np.asarray(keras.ops.convert_to_numpy(w)) for w in layer.weights]
+        for layer in model.layers
+        if layer.weights
+    }
 
 
 def _weights_of_h5(path: Path, keys: ArchKeys) -> dict[str, list[np.ndarray]]:
@@ -139,13 +153,14 @@ def from_keras(source: Any, keys_for: KeysFor) -> dict[str, torch.Tensor]:
     """A Keras Applications ResNet (a ``keras.Model`` or an ``.h5`` weights path) in our layout."""
     keys = keys_for(1000, 3)
     v2, _ = _structure(keys)
-    weights = (_weights_of_h5(Path(source), keys) if isinstance(source, (str, Path)) else _weights_of_model(source))
+    weights = _weights_of_h5(Path(source), keys) if isinstance(source, (str, Path)) else _weights_of_model(source)
     expected = [name for name, _ in keras_layer_names(keys)]
     unknown = sorted(set(weights) - set(expected))
     missing = [n for n in expected if n not in weights]
     if unknown or missing:
         raise IncompatibleCheckpointError(
-            f"Keras weights do not fit {keys.arch!r}: layers not in it: {unknown[:8]}; layers missing: {missing[:8]}")
+            f"Keras weights do not fit {keys.arch!r}: layers not in it: {unknown[:8]}; layers missing: {missing[:8]}"
+        )
     out: dict[str, torch.Tensor] = {}
     for name, kind in keras_layer_names(keys):
         target, values = _target(name, v2), weights[name]
@@ -158,7 +173,9 @@ def from_keras(source: Any, keys_for: KeysFor) -> dict[str, torch.Tensor]:
             continue
         kernel, *bias = values
         if len(bias) > 1:
-            raise IncompatibleCheckpointError(f"Keras layer {name!r} has {len(values)} weights, expected kernel [+ bias]")
+            raise IncompatibleCheckpointError(
+                f"Keras layer {name!r} has {len(values)} weights, expected kernel [+ bias]"
+            )
         if kind == "conv":
             weight = np.transpose(kernel, (3, 2, 0, 1))  # HWIO -> OIHW
         else:
@@ -170,9 +187,4 @@ def from_keras(source: Any, keys_for: KeysFor) -> dict[str, torch.Tensor]:
     return out
 
 
-def keras_input(x: torch.Tensor) -> np.ndarray:
-    """An NCHW batch as the NHWC array a Keras model takes."""
-    return x.permute(0, 2, 3, 1).contiguous().numpy()
-
-
-__all__: Sequence[str] = ("from_keras", "keras_layer_names", "keras_input")
+__all__: Sequence[str] = ("from_keras", "keras_layer_names")

@@ -16,7 +16,8 @@ def from_torchvision(state_dict: Mapping[str, object], keys_for: KeysFor) -> dic
     if "torchvision" not in keys.names_elsewhere:
         raise IncompatibleCheckpointError(
             f"torchvision has no {keys.arch!r}; its ResNets are resnet18/34/50/101/152, resnext50_32x4d, "
-            "resnext101_32x8d, resnext101_64x4d and wide_resnet50_2/101_2")
+            "resnext101_32x8d, resnext101_64x4d and wide_resnet50_2/101_2"
+        )
     out = strip_wrappers(state_dict)  # identity key map
     verify_state_dict(out, keys_for, source="torchvision")
     return out

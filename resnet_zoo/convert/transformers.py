@@ -16,19 +16,32 @@ import torch
 from ..errors import IncompatibleCheckpointError
 from .common import KeysFor, strip_wrappers, verify_state_dict
 
-_NORM = {"weight": "weight", "bias": "bias", "running_mean": "running_mean", "running_var": "running_var",
-         "num_batches_tracked": "num_batches_tracked"}
+_NORM = {
+    "weight": "weight",
+    "bias": "bias",
+    "running_mean": "running_mean",
+    "running_var": "running_var",
+    "num_batches_tracked": "num_batches_tracked",
+}
 _PATTERNS = [
     (re.compile(r"^resnet\.embedder\.embedder\.convolution\.weight$"), lambda m: "conv1.weight"),
     (re.compile(r"^resnet\.embedder\.embedder\.normalization\.(\w+)$"), lambda m: f"bn1.{_NORM[m[1]]}"),
-    (re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.convolution\.weight$"),
-     lambda m: f"layer{int(m[1]) + 1}.{m[2]}.conv{int(m[3]) + 1}.weight"),
-    (re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.normalization\.(\w+)$"),
-     lambda m: f"layer{int(m[1]) + 1}.{m[2]}.bn{int(m[3]) + 1}.{_NORM[m[4]]}"),
-    (re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.convolution\.weight$"),
-     lambda m: f"layer{int(m[1]) + 1}.{m[2]}.downsample.0.weight"),
-    (re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.normalization\.(\w+)$"),
-     lambda m: f"layer{int(m[1]) + 1}.{m[2]}.downsample.1.{_NORM[m[3]]}"),
+    (
+        re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.convolution\.weight$"),
+        lambda m: f"layer{int(m[1]) + 1}.{m[2]}.conv{int(m[3]) + 1}.weight",
+    ),
+    (
+        re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.normalization\.(\w+)$"),
+        lambda m: f"layer{int(m[1]) + 1}.{m[2]}.bn{int(m[3]) + 1}.{_NORM[m[4]]}",
+    ),
+    (
+        re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.convolution\.weight$"),
+        lambda m: f"layer{int(m[1]) + 1}.{m[2]}.downsample.0.weight",
+    ),
+    (
+        re.compile(r"^resnet\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.normalization\.(\w+)$"),
+        lambda m: f"layer{int(m[1]) + 1}.{m[2]}.downsample.1.{_NORM[m[3]]}",
+    ),
     (re.compile(r"^classifier\.1\.(weight|bias)$"), lambda m: f"fc.{m[1]}"),
 ]
 
@@ -49,7 +62,8 @@ def from_transformers(source: Any, keys_for: KeysFor) -> dict[str, torch.Tensor]
             raise IncompatibleCheckpointError(
                 f"this transformers ResNet puts its stride elsewhere (downsample_in_bottleneck="
                 f"{config.downsample_in_bottleneck}, downsample_in_first_stage={config.downsample_in_first_stage}); "
-                f"{keys_for(3, 3).arch!r} strides the 3x3 conv of each stage's first block")
+                f"{keys_for(3, 3).arch!r} strides the 3x3 conv of each stage's first block"
+            )
         source = source.state_dict()
     state_dict: Mapping[str, Any] = strip_wrappers(source)
     out, unmapped = {}, []
@@ -62,6 +76,7 @@ def from_transformers(source: Any, keys_for: KeysFor) -> dict[str, torch.Tensor]
     if unmapped:
         raise IncompatibleCheckpointError(
             f"transformers checkpoint has keys no ResNet layer takes: {', '.join(sorted(unmapped)[:8])}"
-            f"{' ...' if len(unmapped) > 8 else ''}; expected a ResNetForImageClassification state_dict")
+            f"{' ...' if len(unmapped) > 8 else ''}; expected a ResNetForImageClassification state_dict"
+        )
     verify_state_dict(out, keys_for, source="transformers")
     return out

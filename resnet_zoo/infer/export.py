@@ -37,8 +37,13 @@ def _model_and_input_size(name: str, hub_dir: str | None) -> tuple[torch.nn.Modu
     return create_model(name), get_spec(name).input_size
 
 
-def export_onnx(name: str, out: str | os.PathLike[str], dynamic_batch: bool = False, opset: int | None = None,
-                hub_dir: str | None = None) -> ExportResult:
+def export_onnx(
+    name: str,
+    out: str | os.PathLike[str],
+    dynamic_batch: bool = False,
+    opset: int | None = None,
+    hub_dir: str | None = None,
+) -> ExportResult:
     import onnxruntime
 
     model, (c, h, w) = _model_and_input_size(name, hub_dir)
@@ -64,7 +69,9 @@ def export_onnx(name: str, out: str | os.PathLike[str], dynamic_batch: bool = Fa
         worst = max(worst, diff)
         if got.shape != expected.shape or diff > ONNX_TOLERANCE * max(1.0, expected.abs().max().item()):
             out.unlink(missing_ok=True)
-            raise ExportMismatchError(f"{name}: onnxruntime output {tuple(got.shape)} differs from PyTorch "
-                                      f"{tuple(expected.shape)} by max |delta| {diff:.2e} at batch {batch}; "
-                                      f"{out} was removed")
+            raise ExportMismatchError(
+                f"{name}: onnxruntime output {tuple(got.shape)} differs from PyTorch "
+                f"{tuple(expected.shape)} by max |delta| {diff:.2e} at batch {batch}; "
+                f"{out} was removed"
+            )
     return ExportResult(out, worst, batches, opset)

@@ -54,8 +54,9 @@ class ChannelsLast(nn.Module):
         return self.model(x.contiguous(memory_format=torch.channels_last))
 
 
-def optimize_for_inference(model: nn.Module, channels_last: bool = True, compile: bool = False,
-                           inplace: bool = False) -> nn.Module:
+def optimize_for_inference(
+    model: nn.Module, channels_last: bool = True, compile: bool = False, inplace: bool = False
+) -> nn.Module:
     """An eval-only copy of ``model`` with every BatchNorm that follows a convolution folded into it.
 
     Pre-activation BNs (ResNet v2's ``norm1`` and final ``norm``) act on a block's input, not on a

@@ -15,8 +15,8 @@ from ..weights.load import resolve_weight_name
 from ..weights.localhub import hub_dir_from_env
 from ..weights.transforms import Preprocessing, eval_transform
 
-GRID_CELL = 160        # each image is drawn in a GRID_CELL square
-GRID_CAPTION = 24      # with a caption strip below it
+GRID_CELL = 160  # each image is drawn in a GRID_CELL square
+GRID_CAPTION = 24  # with a caption strip below it
 GRID_COLUMNS = 4
 
 
@@ -32,8 +32,10 @@ class Predictor:
             probs = self.model.eval()(batch).softmax(-1)
         k = min(topk, probs.shape[1])
         values, indices = probs.topk(k, dim=1)
-        return [[(self.labels[i], float(p)) for p, i in zip(row_p.tolist(), row_i.tolist())]
-                for row_p, row_i in zip(values, indices)]
+        return [
+            [(self.labels[i], float(p)) for p, i in zip(row_p.tolist(), row_i.tolist())]
+            for row_p, row_i in zip(values, indices)
+        ]
 
 
 def load_predictor(model_ref: str, hub_dir: str | None = None) -> Predictor:
@@ -44,8 +46,10 @@ def load_predictor(model_ref: str, hub_dir: str | None = None) -> Predictor:
     if path.suffix == ".safetensors":
         config_file = path.with_name("config.json")
         if not path.exists() or not config_file.exists():
-            raise InvalidArgumentError(f"--model {model_ref!r}: expected a finetune checkpoint (model.safetensors "
-                                       "with its config.json), a weight tag or an architecture name")
+            raise InvalidArgumentError(
+                f"--model {model_ref!r}: expected a finetune checkpoint (model.safetensors "
+                "with its config.json), a weight tag or an architecture name"
+            )
         config = json.loads(config_file.read_text())
         pre = Preprocessing(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["preprocessing"].items()})
         model = create_model(config["architecture"], pretrained=str(path))
@@ -70,8 +74,10 @@ def write_grid(images: list[Any], results: list[list[tuple[str, float]]], out: s
         x, y = (i % cols) * GRID_CELL, (i // cols) * (GRID_CELL + GRID_CAPTION)
         thumb = img.convert("RGB")
         scale = (GRID_CELL - 8) / max(thumb.size)
-        thumb = thumb.resize((max(1, round(thumb.width * scale)), max(1, round(thumb.height * scale))),
-                             Image.Resampling.NEAREST if max(img.size) < 64 else Image.Resampling.BILINEAR)
+        thumb = thumb.resize(
+            (max(1, round(thumb.width * scale)), max(1, round(thumb.height * scale))),
+            Image.Resampling.NEAREST if max(img.size) < 64 else Image.Resampling.BILINEAR,
+        )
         grid.paste(thumb, (x + (GRID_CELL - thumb.width) // 2, y + (GRID_CELL - thumb.height) // 2))
         label, prob = preds[0]
         draw.text((x + 4, y + GRID_CELL + 4), f"{label[:22]} {prob:.2f}", fill="black")

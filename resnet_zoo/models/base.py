@@ -16,8 +16,9 @@ from ..nn.layers import GlobalPool
 Tap = list[Callable[[torch.Tensor], torch.Tensor]]
 
 
-def run_blocks(blocks: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor,
-               grad_checkpointing: bool) -> torch.Tensor:
+def run_blocks(
+    blocks: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor, grad_checkpointing: bool
+) -> torch.Tensor:
     """Run blocks in order, recomputing each block's activations in backward when checkpointing."""
     for block in blocks:
         if grad_checkpointing and torch.is_grad_enabled() and isinstance(block, nn.Module):
@@ -55,8 +56,8 @@ class ResNetBase(nn.Module):
     feature_info: list[dict[str, Any]]
     feature_indices: tuple[int, ...] | None = None  # set in backbone (features_only) mode
     frozen_norms: tuple[str, ...] = ()
-    first_conv: str      # the stem convolution's module name (timm's pretrained_cfg["first_conv"])
-    classifier: str      # the classifier's module name (timm's pretrained_cfg["classifier"])
+    first_conv: str  # the stem convolution's module name (timm's pretrained_cfg["first_conv"])
+    classifier: str  # the classifier's module name (timm's pretrained_cfg["classifier"])
 
     # -- classifier ------------------------------------------------------------------------------
     def _make_head(self, num_classes: int, global_pool: str) -> None:
@@ -108,13 +109,18 @@ class ResNetBase(nn.Module):
         for i in indices:
             j = i + n if isinstance(i, int) and i < 0 else i
             if not isinstance(j, int) or not 0 <= j < n:
-                raise InvalidArgumentError(f"out_indices={tuple(indices)} has {i!r}; this model has {n} feature "
-                                           f"maps, indices 0..{n - 1} (0 is the stem, then one per stage)")
+                raise InvalidArgumentError(
+                    f"out_indices={tuple(indices)} has {i!r}; this model has {n} feature "
+                    f"maps, indices 0..{n - 1} (0 is the stem, then one per stage)"
+                )
             out.append(j)
         return sorted(set(out))
 
-    def forward_intermediates(self, x: torch.Tensor, indices: int | Sequence[int] | None = None,
-                              ) -> list[torch.Tensor]:
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        indices: int | Sequence[int] | None = None,
+    ) -> list[torch.Tensor]:
         """Feature maps at ``indices`` (0: stem, then one per stage), in order."""
         taps = self.feature_taps()
         take = self._take_indices(indices, len(taps))

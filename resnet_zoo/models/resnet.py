@@ -18,7 +18,15 @@ import torch.nn as nn
 from ..errors import InvalidArgumentError
 from ..nn.checks import ATTENTIONS, check_choice, check_common_args, check_stages
 from ..nn.conventions import CONVENTIONS, TIMM, Convention
-from ..nn.layers import DropPath, ZeroPadShortcut, conv1x1, conv3x3, drop_path_rates, make_attention, projection_shortcut
+from ..nn.layers import (
+    DropPath,
+    ZeroPadShortcut,
+    conv1x1,
+    conv3x3,
+    drop_path_rates,
+    make_attention,
+    projection_shortcut,
+)
 from .base import ResNetBase, Tap
 
 BLOCKS = ("basic", "bottleneck")
@@ -32,15 +40,27 @@ class BasicBlock(nn.Module):
     expansion = 1
     conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"))  # BN applied straight to the conv output
 
-    def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
-                 dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
-                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0,
-                 convention: Convention = TIMM) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        planes: int,
+        stride: int = 1,
+        shortcut: nn.Module | None = None,
+        dilation: int = 1,
+        first_dilation: int = 1,
+        cardinality: int = 1,
+        base_width: int = 64,
+        attention: str | None = None,
+        se_ratio: float = 1 / 16,
+        drop_path: float = 0.0,
+        convention: Convention = TIMM,
+    ) -> None:
         super().__init__()
         if cardinality != 1 or base_width != 64:
             raise InvalidArgumentError(
                 f"BasicBlock supports cardinality=1 and base_width=64 only (got {cardinality}, {base_width});"
-                " use block='bottleneck' for ResNeXt or wide variants")
+                " use block='bottleneck' for ResNeXt or wide variants"
+            )
         out_chs, bias, eps = planes * self.expansion, convention.conv_bias, convention.bn_eps
         self.conv1 = conv3x3(in_chs, planes, stride, first_dilation, bias=bias)
         self.bn1 = nn.BatchNorm2d(planes, eps=eps)
@@ -74,10 +94,21 @@ class Bottleneck(nn.Module):
     expansion = 4
     conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3"))
 
-    def __init__(self, in_chs: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
-                 dilation: int = 1, first_dilation: int = 1, cardinality: int = 1, base_width: int = 64,
-                 attention: str | None = None, se_ratio: float = 1 / 16, drop_path: float = 0.0,
-                 convention: Convention = TIMM) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        planes: int,
+        stride: int = 1,
+        shortcut: nn.Module | None = None,
+        dilation: int = 1,
+        first_dilation: int = 1,
+        cardinality: int = 1,
+        base_width: int = 64,
+        attention: str | None = None,
+        se_ratio: float = 1 / 16,
+        drop_path: float = 0.0,
+        convention: Convention = TIMM,
+    ) -> None:
         super().__init__()
         width = int(math.floor(planes * (base_width / 64)) * cardinality)
         out_chs, bias, eps = planes * self.expansion, convention.conv_bias, convention.bn_eps
@@ -110,8 +141,16 @@ class Bottleneck(nn.Module):
         return self.act3(x + shortcut)
 
 
-def _check_v1_args(block: str, layers: Sequence[int], channels: Sequence[int], stem_type: str, shortcut: str,
-                   attention: str | None, avg_down: bool, convention: str) -> None:
+def _check_v1_args(
+    block: str,
+    layers: Sequence[int],
+    channels: Sequence[int],
+    stem_type: str,
+    shortcut: str,
+    attention: str | None,
+    avg_down: bool,
+    convention: str,
+) -> None:
     check_choice("convention", convention, tuple(CONVENTIONS))
     check_choice("block", block, BLOCKS)
     check_choice("stem_type", stem_type, STEMS)
@@ -148,15 +187,37 @@ class ResNet(ResNetBase):
         num_classes: classifier outputs, 0 for none; in_chans: input channels.
     """
 
-    def __init__(self, block: str, layers: Sequence[int], channels: Sequence[int] = (64, 128, 256, 512),
-                 num_classes: int = 1000, in_chans: int = 3, cardinality: int = 1, base_width: int = 64,
-                 stem_type: str = "", stem_width: int = 64, replace_stem_pool: bool = False,
-                 avg_down: bool = False, shortcut: str = "projection", attention: str | None = None,
-                 se_ratio: float = 1 / 16, output_stride: int = 32, global_pool: str = "avg",
-                 drop_rate: float = 0.0, drop_path_rate: float = 0.0, zero_init_last: bool = True,
-                 convention: str = "timm") -> None:
-        check_common_args(num_classes=num_classes, in_chans=in_chans, output_stride=output_stride,
-                          global_pool=global_pool, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+    def __init__(
+        self,
+        block: str,
+        layers: Sequence[int],
+        channels: Sequence[int] = (64, 128, 256, 512),
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        cardinality: int = 1,
+        base_width: int = 64,
+        stem_type: str = "",
+        stem_width: int = 64,
+        replace_stem_pool: bool = False,
+        avg_down: bool = False,
+        shortcut: str = "projection",
+        attention: str | None = None,
+        se_ratio: float = 1 / 16,
+        output_stride: int = 32,
+        global_pool: str = "avg",
+        drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        zero_init_last: bool = True,
+        convention: str = "timm",
+    ) -> None:
+        check_common_args(
+            num_classes=num_classes,
+            in_chans=in_chans,
+            output_stride=output_stride,
+            global_pool=global_pool,
+            drop_rate=drop_rate,
+            drop_path_rate=drop_path_rate,
+        )
         _check_v1_args(block, layers, channels, stem_type, shortcut, attention, avg_down, convention)
         super().__init__()
         self.num_classes = num_classes
@@ -167,16 +228,32 @@ class ResNet(ResNetBase):
         self.first_conv = "conv1.0" if stem_type in ("deep", "tiered") else "conv1"
         self.classifier = "fc"
         inplanes, stem_stride = self._make_stem(in_chans, stem_type, stem_width, channels[0], replace_stem_pool)
-        block_args = dict(cardinality=cardinality, base_width=base_width, attention=attention, se_ratio=se_ratio,
-                          convention=self.convention)
+        block_args = dict(
+            cardinality=cardinality,
+            base_width=base_width,
+            attention=attention,
+            se_ratio=se_ratio,
+            convention=self.convention,
+        )
         net_stride = stem_stride if stem_type == "cifar" else stem_stride * 2
-        self._make_stages(BasicBlock if block == "basic" else Bottleneck, layers, channels, inplanes, net_stride,
-                          output_stride, shortcut, avg_down, drop_path_rate, block_args)
+        self._make_stages(
+            BasicBlock if block == "basic" else Bottleneck,
+            layers,
+            channels,
+            inplanes,
+            net_stride,
+            output_stride,
+            shortcut,
+            avg_down,
+            drop_path_rate,
+            block_args,
+        )
         self._make_head(num_classes, global_pool)
         self.init_weights(zero_init_last)
 
-    def _make_stem(self, in_chans: int, stem_type: str, stem_width: int, cifar_width: int,
-                   replace_stem_pool: bool) -> tuple[int, int]:
+    def _make_stem(
+        self, in_chans: int, stem_type: str, stem_width: int, cifar_width: int, replace_stem_pool: bool
+    ) -> tuple[int, int]:
         """``conv1`` (a 7x7, a deep 3x3 stack, or CIFAR's single 3x3), ``bn1``, ``act1``, ``maxpool``;
         returns (output channels, stride)."""
         if stem_type == "cifar":
@@ -186,10 +263,14 @@ class ResNet(ResNetBase):
             inplanes, stem_stride = stem_width * 2, 2
             mid = (3 * (stem_width // 4), stem_width) if stem_type == "tiered" else (stem_width, stem_width)
             self.conv1 = nn.Sequential(
-                nn.Conv2d(in_chans, mid[0], 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(mid[0]),
+                nn.Conv2d(in_chans, mid[0], 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(mid[0]),
                 nn.ReLU(inplace=True),
-                nn.Conv2d(mid[0], mid[1], 3, padding=1, bias=False), nn.BatchNorm2d(mid[1]), nn.ReLU(inplace=True),
-                nn.Conv2d(mid[1], inplanes, 3, padding=1, bias=False))
+                nn.Conv2d(mid[0], mid[1], 3, padding=1, bias=False),
+                nn.BatchNorm2d(mid[1]),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(mid[1], inplanes, 3, padding=1, bias=False),
+            )
         else:
             inplanes, stem_stride = 64, 2
             self.conv1 = nn.Conv2d(in_chans, inplanes, 7, stride=2, padding=3, bias=self.convention.conv_bias)
@@ -199,15 +280,28 @@ class ResNet(ResNetBase):
         if stem_type == "cifar":
             self.maxpool: nn.Module = nn.Identity()
         elif replace_stem_pool:
-            self.maxpool = nn.Sequential(nn.Conv2d(inplanes, inplanes, 3, stride=2, padding=1, bias=False),
-                                         nn.BatchNorm2d(inplanes), nn.ReLU(inplace=True))
+            self.maxpool = nn.Sequential(
+                nn.Conv2d(inplanes, inplanes, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(inplanes),
+                nn.ReLU(inplace=True),
+            )
         else:
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         return inplanes, stem_stride
 
-    def _make_stages(self, block_cls: type, layers: Sequence[int], channels: Sequence[int], inplanes: int,
-                     net_stride: int, output_stride: int, shortcut: str, avg_down: bool, drop_path_rate: float,
-                     block_args: dict[str, Any]) -> None:
+    def _make_stages(
+        self,
+        block_cls: type,
+        layers: Sequence[int],
+        channels: Sequence[int],
+        inplanes: int,
+        net_stride: int,
+        output_stride: int,
+        shortcut: str,
+        avg_down: bool,
+        drop_path_rate: float,
+        block_args: dict[str, Any],
+    ) -> None:
         """``layer1..layerN``: the first at the stem's stride, each next one halving the resolution
         (or dilating, once ``output_stride`` is reached)."""
         dilation = prev_dilation = 1
@@ -225,12 +319,23 @@ class ResNet(ResNetBase):
                 block_stride = stride if block_idx == 0 else 1
                 block_shortcut = None
                 if block_idx == 0 and (block_stride != 1 or inplanes != out_chs):
-                    block_shortcut = (ZeroPadShortcut(inplanes, out_chs, block_stride) if shortcut == "zero_pad"
-                                      else projection_shortcut(inplanes, out_chs, block_stride, dilation, avg_down,
-                                                               self.convention))
-                blocks.append(block_cls(inplanes, planes, block_stride, block_shortcut, dilation=dilation,
-                                        first_dilation=prev_dilation, drop_path=block_dprs[stage_idx][block_idx],
-                                        **block_args))
+                    block_shortcut = (
+                        ZeroPadShortcut(inplanes, out_chs, block_stride)
+                        if shortcut == "zero_pad"
+                        else projection_shortcut(inplanes, out_chs, block_stride, dilation, avg_down, self.convention)
+                    )
+                blocks.append(
+                    block_cls(
+                        inplanes,
+                        planes,
+                        block_stride,
+                        block_shortcut,
+                        dilation=dilation,
+                        first_dilation=prev_dilation,
+                        drop_path=block_dprs[stage_idx][block_idx],
+                        **block_args,
+                    )
+                )
                 prev_dilation, inplanes = dilation, out_chs
             name = f"layer{stage_idx + 1}"
             self.add_module(name, nn.Sequential(*blocks))

@@ -19,16 +19,32 @@ import torch.nn.functional as F
 from ..errors import InvalidArgumentError
 from ..nn.checks import check_choice, check_common_args, check_head_args, check_stages
 from ..nn.conventions import CONVENTIONS, TIMM, Convention
-from ..nn.layers import DropPath, GlobalPool, ZeroPadShortcut, avg_down_pool, conv_padding, drop_path_rates, make_divisible
+from ..nn.layers import (
+    DropPath,
+    GlobalPool,
+    ZeroPadShortcut,
+    avg_down_pool,
+    conv_padding,
+    drop_path_rates,
+    make_divisible,
+)
 from .base import ResNetBase, Tap
 
 V2_STEMS = ("", "deep", "tiered")
 
 
-def _conv(in_chs: int, out_chs: int, kernel_size: int, stride: int = 1, dilation: int = 1,
-          bias: bool = False) -> nn.Conv2d:
-    return nn.Conv2d(in_chs, out_chs, kernel_size, stride=stride, dilation=dilation,
-                     padding=conv_padding(kernel_size, stride, dilation), bias=bias)
+def _conv(
+    in_chs: int, out_chs: int, kernel_size: int, stride: int = 1, dilation: int = 1, bias: bool = False
+) -> nn.Conv2d:
+    return nn.Conv2d(
+        in_chs,
+        out_chs,
+        kernel_size,
+        stride=stride,
+        dilation=dilation,
+        padding=conv_padding(kernel_size, stride, dilation),
+        bias=bias,
+    )
 
 
 class PreActShortcut(nn.Module):
@@ -36,8 +52,9 @@ class PreActShortcut(nn.Module):
 
     takes_preact = True  # a block feeds it its BN-ReLU'd input (a ZeroPadShortcut takes the raw input)
 
-    def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, avg_down: bool,
-                 bias: bool = False) -> None:
+    def __init__(
+        self, in_chs: int, out_chs: int, stride: int, dilation: int, avg_down: bool, bias: bool = False
+    ) -> None:
         super().__init__()
         if avg_down:
             self.pool = avg_down_pool(stride, dilation)
@@ -52,8 +69,17 @@ class PreActBasic(nn.Module):
 
     conv_bn_pairs = (("conv1", "norm2"),)  # norm1 acts on the block input (also the shortcut): not foldable
 
-    def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, first_dilation: int,
-                 shortcut: nn.Module | None, drop_path: float, convention: Convention = TIMM) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        out_chs: int,
+        stride: int,
+        dilation: int,
+        first_dilation: int,
+        shortcut: nn.Module | None,
+        drop_path: float,
+        convention: Convention = TIMM,
+    ) -> None:
         super().__init__()
         self.downsample = shortcut
         self.norm1 = nn.BatchNorm2d(in_chs, eps=convention.bn_eps)
@@ -67,8 +93,7 @@ class PreActBasic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_preact = F.relu(self.norm1(x))
-        shortcut = x if self.downsample is None else self.downsample(
-            x_preact if self.downsample.takes_preact else x)
+        shortcut = x if self.downsample is None else self.downsample(x_preact if self.downsample.takes_preact else x)
         x = self.conv2(F.relu(self.norm2(self.conv1(x_preact))))
         return self.drop_path(x) + shortcut
 
@@ -78,8 +103,17 @@ class PreActBottleneck(nn.Module):
 
     conv_bn_pairs = (("conv1", "norm2"), ("conv2", "norm3"))
 
-    def __init__(self, in_chs: int, out_chs: int, stride: int, dilation: int, first_dilation: int,
-                 shortcut: nn.Module | None, drop_path: float, convention: Convention = TIMM) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        out_chs: int,
+        stride: int,
+        dilation: int,
+        first_dilation: int,
+        shortcut: nn.Module | None,
+        drop_path: float,
+        convention: Convention = TIMM,
+    ) -> None:
         super().__init__()
         mid_chs = make_divisible(out_chs * 0.25)
         eps = convention.bn_eps
@@ -97,8 +131,7 @@ class PreActBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_preact = F.relu(self.norm1(x))
-        shortcut = x if self.downsample is None else self.downsample(
-            x_preact if self.downsample.takes_preact else x)
+        shortcut = x if self.downsample is None else self.downsample(x_preact if self.downsample.takes_preact else x)
         x = self.conv1(x_preact)
         x = self.conv2(F.relu(self.norm2(x)))
         x = self.conv3(F.relu(self.norm3(x)))
@@ -131,14 +164,16 @@ class ClassifierHead(nn.Module):
         return x.flatten(1) if pre_logits else self.fc(x).flatten(1)
 
 
-def _check_v2_args(layers: Sequence[int], channels: Sequence[int], stem_type: str, shortcut: str,
-                   convention: str) -> None:
+def _check_v2_args(
+    layers: Sequence[int], channels: Sequence[int], stem_type: str, shortcut: str, convention: str
+) -> None:
     check_choice("convention", convention, tuple(CONVENTIONS))
     check_choice("stem_type", stem_type, V2_STEMS)
     if shortcut != "projection":
         raise InvalidArgumentError(
             f"shortcut={shortcut!r} is not available for a pre-activation ResNet: its shortcut takes the "
-            "pre-activated input through a projection; use shortcut='projection' (the default)")
+            "pre-activated input through a projection; use shortcut='projection' (the default)"
+        )
     check_stages(layers, channels)
 
 
@@ -155,13 +190,32 @@ class ResNetV2(ResNetBase):
             BN eps 1.001e-5). Other args as :class:`ResNet`.
     """
 
-    def __init__(self, layers: Sequence[int], channels: Sequence[int] = (256, 512, 1024, 2048),
-                 basic: bool = False, num_classes: int = 1000, in_chans: int = 3, stem_type: str = "",
-                 stem_width: int = 64, avg_down: bool = False, shortcut: str = "projection",
-                 output_stride: int = 32, global_pool: str = "avg", drop_rate: float = 0.0,
-                 drop_path_rate: float = 0.0, zero_init_last: bool = False, convention: str = "timm") -> None:
-        check_common_args(num_classes=num_classes, in_chans=in_chans, output_stride=output_stride,
-                          global_pool=global_pool, drop_rate=drop_rate, drop_path_rate=drop_path_rate)
+    def __init__(
+        self,
+        layers: Sequence[int],
+        channels: Sequence[int] = (256, 512, 1024, 2048),
+        basic: bool = False,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        stem_type: str = "",
+        stem_width: int = 64,
+        avg_down: bool = False,
+        shortcut: str = "projection",
+        output_stride: int = 32,
+        global_pool: str = "avg",
+        drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        zero_init_last: bool = False,
+        convention: str = "timm",
+    ) -> None:
+        check_common_args(
+            num_classes=num_classes,
+            in_chans=in_chans,
+            output_stride=output_stride,
+            global_pool=global_pool,
+            drop_rate=drop_rate,
+            drop_path_rate=drop_path_rate,
+        )
         _check_v2_args(layers, channels, stem_type, shortcut, convention)
         super().__init__()
         self.num_classes = num_classes
@@ -197,10 +251,19 @@ class ResNetV2(ResNetBase):
             stem["pool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.stem = nn.Sequential(stem)
         self.feature_info: list[dict[str, Any]] = [
-            dict(num_chs=stem_width, reduction=2, module="stem.conv3" if stem_type else "stem.conv")]
+            dict(num_chs=stem_width, reduction=2, module="stem.conv3" if stem_type else "stem.conv")
+        ]
 
-    def _make_stages(self, layers: Sequence[int], channels: Sequence[int], basic: bool, stem_width: int,
-                     output_stride: int, avg_down: bool, drop_path_rate: float) -> None:
+    def _make_stages(
+        self,
+        layers: Sequence[int],
+        channels: Sequence[int],
+        basic: bool,
+        stem_width: int,
+        output_stride: int,
+        avg_down: bool,
+        drop_path_rate: float,
+    ) -> None:
         block_cls = PreActBasic if basic else PreActBottleneck
         conventions = self.convention
         # timm strides a stage's first block (stages 2-4); Keras strides its last one (stages 1-3)
@@ -219,14 +282,26 @@ class ResNetV2(ResNetBase):
             for block_idx in range(depth):
                 block_stride = stride if block_idx == strided_block else 1
                 proj: nn.Module | None = None
-                if block_idx == 0 and (not basic or block_stride != 1 or first_dilation != dilation
-                                       or prev_chs != out_chs):
-                    proj = PreActShortcut(prev_chs, out_chs, block_stride, dilation, avg_down,
-                                          bias=conventions.conv_bias)
+                if block_idx == 0 and (
+                    not basic or block_stride != 1 or first_dilation != dilation or prev_chs != out_chs
+                ):
+                    proj = PreActShortcut(
+                        prev_chs, out_chs, block_stride, dilation, avg_down, bias=conventions.conv_bias
+                    )
                 elif block_stride != 1:  # Keras: the strided last block subsamples its raw input
                     proj = ZeroPadShortcut(prev_chs, out_chs, block_stride)
-                blocks.append(block_cls(prev_chs, out_chs, block_stride, dilation, first_dilation, proj,
-                                        block_dprs[stage_idx][block_idx], convention=conventions))
+                blocks.append(
+                    block_cls(
+                        prev_chs,
+                        out_chs,
+                        block_stride,
+                        dilation,
+                        first_dilation,
+                        proj,
+                        block_dprs[stage_idx][block_idx],
+                        convention=conventions,
+                    )
+                )
                 prev_chs, first_dilation = out_chs, dilation
             net_stride *= stride
             stages.append(ResNetStage(blocks))

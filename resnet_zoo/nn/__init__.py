@@ -4,5 +4,15 @@ from .checks import ATTENTIONS, GLOBAL_POOLS, OUTPUT_STRIDES, check_choice, chec
 from .conventions import CONVENTIONS, TIMM, Convention
 from .meta import meta_device
 
-__all__ = ["ATTENTIONS", "GLOBAL_POOLS", "OUTPUT_STRIDES", "CONVENTIONS", "TIMM", "Convention", "check_choice",
-           "check_common_args", "check_head_args", "meta_device"]
+__all__ = [
+    "ATTENTIONS",
+    "GLOBAL_POOLS",
+    "OUTPUT_STRIDES",
+    "CONVENTIONS",
+    "TIMM",
+    "Convention",
+    "check_choice",
+    "check_common_args",
+    "check_head_args",
+    "meta_device",
+]

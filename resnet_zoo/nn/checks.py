@@ -19,12 +19,14 @@ def check_head_args(num_classes: int, global_pool: str) -> None:
     """The classifier's arguments (also checked by ``reset_classifier``)."""
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
         raise InvalidArgumentError(
-            f"num_classes={num_classes!r} is invalid; use an int >= 0 (0 removes the classifier)")
+            f"num_classes={num_classes!r} is invalid; use an int >= 0 (0 removes the classifier)"
+        )
     check_choice("global_pool", global_pool, GLOBAL_POOLS)
 
 
-def check_common_args(*, num_classes: int, in_chans: int, output_stride: int, global_pool: str,
-                      drop_rate: float, drop_path_rate: float) -> None:
+def check_common_args(
+    *, num_classes: int, in_chans: int, output_stride: int, global_pool: str, drop_rate: float, drop_path_rate: float
+) -> None:
     """Checks shared by every ResNet builder (v1, v2, CIFAR)."""
     check_head_args(num_classes, global_pool)
     if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
@@ -38,4 +40,5 @@ def check_common_args(*, num_classes: int, in_chans: int, output_stride: int, gl
 def check_stages(layers: Sequence[int], channels: Sequence[int]) -> None:
     if len(layers) != len(channels) or any(d < 1 for d in layers):
         raise InvalidArgumentError(
-            f"layers={tuple(layers)} must give a depth >= 1 for each of the {len(channels)} stages {tuple(channels)}")
+            f"layers={tuple(layers)} must give a depth >= 1 for each of the {len(channels)} stages {tuple(channels)}"
+        )

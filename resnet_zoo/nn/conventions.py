@@ -22,6 +22,8 @@ class Convention:
     stride_in_last_block: bool = False
 
 
-CONVENTIONS = {"timm": Convention("timm"),
-               "keras": Convention("keras", conv_bias=True, bn_eps=1.001e-5, stride_in_1x1=True, stride_in_last_block=True)}
+CONVENTIONS = {
+    "timm": Convention("timm"),
+    "keras": Convention("keras", conv_bias=True, bn_eps=1.001e-5, stride_in_1x1=True, stride_in_last_block=True),
+}
 TIMM = CONVENTIONS["timm"]

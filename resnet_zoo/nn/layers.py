@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from .conventions import TIMM, Convention
 
 
-
 def make_divisible(value: float, divisor: int = 8, round_limit: float = 0.9) -> int:
     """Round ``value`` to a multiple of ``divisor`` without dropping more than 1 - round_limit."""
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
@@ -29,10 +28,10 @@ def conv_padding(kernel_size: int, stride: int = 1, dilation: int = 1) -> int:
     return ((stride - 1) + dilation * (kernel_size - 1)) // 2
 
 
-def conv3x3(in_chs: int, out_chs: int, stride: int = 1, dilation: int = 1, groups: int = 1,
-            bias: bool = False) -> nn.Conv2d:
-    return nn.Conv2d(in_chs, out_chs, 3, stride=stride, padding=dilation, dilation=dilation,
-                     groups=groups, bias=bias)
+def conv3x3(
+    in_chs: int, out_chs: int, stride: int = 1, dilation: int = 1, groups: int = 1, bias: bool = False
+) -> nn.Conv2d:
+    return nn.Conv2d(in_chs, out_chs, 3, stride=stride, padding=dilation, dilation=dilation, groups=groups, bias=bias)
 
 
 def conv1x1(in_chs: int, out_chs: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
@@ -60,8 +59,9 @@ def avg_down_pool(stride: int, dilation: int) -> nn.Module:
     return pool_cls(2, avg_stride, ceil_mode=True, count_include_pad=False)
 
 
-def projection_shortcut(in_chs: int, out_chs: int, stride: int, dilation: int, avg_down: bool,
-                        convention: Convention = TIMM) -> nn.Sequential:
+def projection_shortcut(
+    in_chs: int, out_chs: int, stride: int, dilation: int, avg_down: bool, convention: Convention = TIMM
+) -> nn.Sequential:
     """Option B: a strided 1x1 conv + BN (``downsample.0/1``), or ResNet-D's pool + conv + BN
     (``downsample.1/2``) when ``avg_down``."""
     norm = nn.BatchNorm2d(out_chs, eps=convention.bn_eps)
@@ -87,7 +87,7 @@ class ZeroPadShortcut(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride > 1:
-            x = x[:, :, ::self.stride, ::self.stride]
+            x = x[:, :, :: self.stride, :: self.stride]
         if self.extra_chs:
             x = F.pad(x, (0, 0, 0, 0, 0, self.extra_chs))
         return x
@@ -182,6 +182,6 @@ def drop_path_rates(drop_path_rate: float, depths: list[int]) -> list[list[float
     rates = [drop_path_rate * i / max(total - 1, 1) for i in range(total)]
     out, start = [], 0
     for d in depths:
-        out.append(rates[start:start + d])
+        out.append(rates[start : start + d])
         start += d
     return out

@@ -24,8 +24,9 @@ class HubRow:
     hub_diff: float | None
 
 
-def build_hub(to: str | Path, patterns: list[str] | None = None, source: str = "origin", seed: int = 0,
-              progress: bool = True) -> list[HubRow]:
+def build_hub(
+    to: str | Path, patterns: list[str] | None = None, source: str = "origin", seed: int = 0, progress: bool = True
+) -> list[HubRow]:
     """Convert, check and publish every selected weight into the local hub ``to``; then load each
     back through ``create_model`` and ``torch.hub.load`` and compare with timm's outputs."""
     from tqdm.auto import tqdm
@@ -46,13 +47,30 @@ def build_hub(to: str | Path, patterns: list[str] | None = None, source: str = "
             loaded_diff = (loaded(x) - ref).abs().max().item()
             hub_diff = None
             if has_hubconf:
-                hub_model = torch.hub.load(str(hubconf_dir), published.arch, source="local", trust_repo=True,
-                                           pretrained=True, weights=published.tag, hub_dir=str(to))
+                hub_model = torch.hub.load(
+                    str(hubconf_dir),
+                    published.arch,
+                    source="local",
+                    trust_repo=True,
+                    pretrained=True,
+                    weights=published.tag,
+                    hub_dir=str(to),
+                )
                 hub_diff = (hub_model(x) - ref).abs().max().item()
         scale = ref.abs().max().item()
         if loaded_diff > RTOL * scale or (hub_diff is not None and hub_diff > RTOL * scale):
-            raise ParityMismatchError(f"{tag}: the published weight loads back with max |delta| {loaded_diff:.3e} "
-                                      f"(torch.hub {hub_diff}) against timm")
-        rows.append(HubRow(tag, published.hub.size / 2**20, published.hub.revision, result.parity.max_abs_diff or 0.0,
-                           loaded_diff, hub_diff))
+            raise ParityMismatchError(
+                f"{tag}: the published weight loads back with max |delta| {loaded_diff:.3e} "
+                f"(torch.hub {hub_diff}) against timm"
+            )
+        rows.append(
+            HubRow(
+                tag,
+                published.hub.size / 2**20,
+                published.hub.revision,
+                result.parity.max_abs_diff or 0.0,
+                loaded_diff,
+                hub_diff,
+            )
+        )
     return rows

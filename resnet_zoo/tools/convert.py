@@ -49,9 +49,9 @@ class ConvertResult:
 
 @dataclass(frozen=True)
 class OriginWeights:
-    state_dict: dict[str, torch.Tensor]      # in the origin's key format
-    format: str                              # the converter that maps it to ours
-    provenance: str                          # where it came from
+    state_dict: dict[str, torch.Tensor]  # in the origin's key format
+    format: str  # the converter that maps it to ours
+    provenance: str  # where it came from
     reference: torch.nn.Module | None = None  # the origin implementation holding it, when built here
 
 
@@ -72,8 +72,9 @@ def reference_model(spec: Weights, origin: OriginWeights) -> torch.nn.Module:
 def timm_reference(spec: Weights, state_dict: dict[str, torch.Tensor] | None) -> torch.nn.Module:
     import timm
 
-    model = timm.create_model(spec.arch, pretrained=False, num_classes=spec.num_classes,
-                              in_chans=spec.preprocessing.input_size[0])
+    model = timm.create_model(
+        spec.arch, pretrained=False, num_classes=spec.num_classes, in_chans=spec.preprocessing.input_size[0]
+    )
     if state_dict is not None:
         model.load_state_dict(state_dict, strict=True)
     return model.eval()
@@ -85,18 +86,25 @@ def origin_state_dict(weight: Weights, source: str, seed: int = 0) -> OriginWeig
     if weight.storage == "bundled" or source == "origin":  # a bundled weight's origin is the shipped file
         return _published_origin(weight)
     if source != "synthetic":
-        raise ResNetZooError(f"unknown source {source!r}; use 'origin' (the origin's published file) or "
-                             "'synthetic' (seeded random weights)")
+        raise ResNetZooError(
+            f"unknown source {source!r}; use 'origin' (the origin's published file) or "
+            "'synthetic' (seeded random weights)"
+        )
     library, rng_seed = weight.origin.library, zlib.crc32(weight.name.encode()) + seed
     torch.manual_seed(rng_seed)
     if library == "keras":
         model = interop.randomize_keras_(interop.keras_model(weight.arch, (224, 224, 3)), rng_seed)
-        return OriginWeights(convert_checkpoint("keras", model, keys_of(weight.arch)), "resnet_zoo",
-                             f"synthetic (seed {seed})", interop.KerasLogits(model))
+        return OriginWeights(
+            convert_checkpoint("keras", model, keys_of(weight.arch)),
+            "resnet_zoo",
+            f"synthetic (seed {seed})",
+            interop.KerasLogits(model),
+        )
     ref = interop.transformers_reference(weight, None) if library == "transformers" else timm_reference(weight, None)
     model = randomize_(ref.model if library == "transformers" else ref, seed=rng_seed)
-    return OriginWeights({k: v.contiguous() for k, v in model.state_dict().items()}, weight.origin.format,
-                         f"synthetic (seed {seed})")
+    return OriginWeights(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, weight.origin.format, f"synthetic (seed {seed})"
+    )
 
 
 def _published_origin(weight: Weights) -> OriginWeights:
@@ -107,8 +115,12 @@ def _published_origin(weight: Weights) -> OriginWeights:
     if found.format == "keras":
         model = interop.keras_model(weight.arch, (224, 224, 3))
         model.load_weights(str(found.path))
-        return OriginWeights(convert_checkpoint("keras", found.path, keys_of(weight.arch)), "resnet_zoo",
-                             found.source, interop.KerasLogits(model))
+        return OriginWeights(
+            convert_checkpoint("keras", found.path, keys_of(weight.arch)),
+            "resnet_zoo",
+            found.source,
+            interop.KerasLogits(model),
+        )
     return OriginWeights(read_state_dict(found.path), found.format, found.source)
 
 
@@ -133,8 +145,10 @@ def check_against_reference(model: torch.nn.Module, reference: torch.nn.Module, 
     with torch.no_grad():
         max_diff, top5, scale = compare_outputs(model.eval()(x), reference(x))
     if not max_diff <= RTOL * scale or (top5 is not None and top5 < 1.0):
-        raise ParityMismatchError(f"{spec.name}: max |delta| {max_diff:.3e} exceeds {RTOL:g} x {scale:.3e} "
-                                  f"or top-5 agreement {top5} < 1 on {recipe}")
+        raise ParityMismatchError(
+            f"{spec.name}: max |delta| {max_diff:.3e} exceeds {RTOL:g} x {scale:.3e} "
+            f"or top-5 agreement {top5} < 1 on {recipe}"
+        )
     if spec.origin.library in ("timm", "keras", "transformers"):
         where = f"{spec.origin.library} {spec.origin.library_version} {spec.arch}"
     else:
@@ -142,8 +156,9 @@ def check_against_reference(model: torch.nn.Module, reference: torch.nn.Module, 
     return Parity(reference=where, input=recipe, max_abs_diff=max_diff, top5_agreement=top5)
 
 
-def convert(tag: str, out_dir: str | Path, source: str = "origin", seed: int = 0,
-            repo_id: str | None = None) -> ConvertResult:
+def convert(
+    tag: str, out_dir: str | Path, source: str = "origin", seed: int = 0, repo_id: str | None = None
+) -> ConvertResult:
     """Origin weights of ``tag`` -> ``model.safetensors`` + ``config.json`` + model card in ``out_dir``,
     after checking the converted file against timm with the origin weights. On a mismatch nothing
     is written."""
@@ -152,14 +167,26 @@ def convert(tag: str, out_dir: str | Path, source: str = "origin", seed: int = 0
     origin = origin_state_dict(spec, source, seed)
     ours_sd = convert_checkpoint(origin.format, origin.state_dict, keys_of(spec.arch))
     provenance = origin.provenance
-    with tempfile.TemporaryDirectory(prefix=".convert-", dir=out_dir.parent if out_dir.parent.exists() else None) as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix=".convert-", dir=out_dir.parent if out_dir.parent.exists() else None
+    ) as tmp:
         staged = Path(tmp)
-        metadata = {"format": "pt", "arch": spec.arch, "tag": spec.name, "source": provenance,
-                    "source_revision": spec.origin.library_version, "source_library": spec.origin.library,
-                    "converter": f"resnet_zoo {__version__}"}
+        metadata = {
+            "format": "pt",
+            "arch": spec.arch,
+            "tag": spec.name,
+            "source": provenance,
+            "source_revision": spec.origin.library_version,
+            "source_library": spec.origin.library,
+            "converter": f"resnet_zoo {__version__}",
+        }
         save_file({k: v.contiguous() for k, v in ours_sd.items()}, str(staged / WEIGHTS_FILE), metadata=metadata)
-        ours = create_model(spec.arch, pretrained=str(staged / WEIGHTS_FILE), num_classes=spec.num_classes,
-                            in_chans=spec.preprocessing.input_size[0])
+        ours = create_model(
+            spec.arch,
+            pretrained=str(staged / WEIGHTS_FILE),
+            num_classes=spec.num_classes,
+            in_chans=spec.preprocessing.input_size[0],
+        )
         reference = reference_model(spec, origin)
         parity = check_against_reference(ours, reference, spec)
         spec = replace(spec, parity=parity)
@@ -171,5 +198,3 @@ def convert(tag: str, out_dir: str | Path, source: str = "origin", seed: int = 0
             shutil.move(str(f), out_dir / f.name)
     path = out_dir / WEIGHTS_FILE
     return ConvertResult(spec, out_dir, sha256_file(path), path.stat().st_size, parity, reference)
-
-

@@ -5,11 +5,9 @@ Applications' ResNets, each wrapped to take an NCHW batch and return logits."""
 import os
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-from ..convert.keras import keras_input
 from ..weights.manifest import Weights
 from ..zoo import get_spec
 
@@ -18,8 +16,12 @@ def transformers_config(arch: str) -> dict[str, Any]:
     """ResNetConfig arguments of the microsoft/resnet-* checkpoint for one of our v1 archs."""
     args = get_spec(arch).args
     basic = args["block"] == "basic"
-    return dict(layer_type="basic" if basic else "bottleneck", depths=list(args["layers"]),
-                hidden_sizes=[64, 128, 256, 512] if basic else [256, 512, 1024, 2048], num_labels=1000)
+    return dict(
+        layer_type="basic" if basic else "bottleneck",
+        depths=list(args["layers"]),
+        hidden_sizes=[64, 128, 256, 512] if basic else [256, 512, 1024, 2048],
+        num_labels=1000,
+    )
 
 
 class LogitsOf(nn.Module):
@@ -42,8 +44,14 @@ def transformers_reference(spec: Weights, state_dict: dict[str, torch.Tensor] | 
     return LogitsOf(model).eval()
 
 
-KERAS_ARCHS = {"resnet50": "resnet50_keras", "resnet101": "resnet101_keras", "resnet152": "resnet152_keras",
-               "resnet50v2": "resnet50v2_keras", "resnet101v2": "resnet101v2_keras", "resnet152v2": "resnet152v2_keras"}
+KERAS_ARCHS = {
+    "resnet50": "resnet50_keras",
+    "resnet101": "resnet101_keras",
+    "resnet152": "resnet152_keras",
+    "resnet50v2": "resnet50v2_keras",
+    "resnet101v2": "resnet101v2_keras",
+    "resnet152v2": "resnet152v2_keras",
+}
 
 
 def keras_model(arch: str, input_shape: tuple[int, int, int] | None = None) -> Any:
@@ -59,14 +67,26 @@ def keras_model(arch: str, input_shape: tuple[int, int, int] | None = None) -> A
 def randomize_keras_(model: Any, seed: int = 0) -> Any:
     """Random BatchNorm statistics and affine parameters (fresh Keras BNs are identities)."""
     import keras
+    import numpy as np
 
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             n = layer.weights[0].shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, n).astype("float32"), rng.normal(0, 0.1, n).astype("float32"),
-                               rng.normal(0, 0.1, n).astype("float32"), rng.uniform(0.75, 1.25, n).astype("float32")])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, n).astype("float32"),
+                    rng.normal(0, 0.1, n).astype("float32"),
+                    rng.normal(0, 0.1, n).astype("float32"),
+                    rng.uniform(0.75, 1.25, n).astype("float32"),
+                ]
+            )
     return model
+
+
+def keras_input(x: torch.Tensor) -> Any:
+    """An NCHW batch as the NHWC array a Keras model takes."""
+    return x.permute(0, 2, 3, 1).contiguous().numpy()
 
 
 class KerasLogits(nn.Module):
@@ -78,5 +98,6 @@ class KerasLogits(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         import keras
+        import numpy as np
 
         return torch.as_tensor(np.asarray(keras.ops.convert_to_numpy(self.keras_model(keras_input(x), training=False))))

@@ -21,12 +21,21 @@ def write_config(spec: Weights, path: Path) -> None:
         "num_classes": spec.num_classes,
         "num_features": info.feature_info[-1]["num_chs"],
         "pretrained_cfg": {
-            "tag": spec.tag, "custom_load": False, "input_size": list(pre.input_size),
+            "tag": spec.tag,
+            "custom_load": False,
+            "input_size": list(pre.input_size),
             "test_input_size": list(pre.test_input_size) if pre.test_input_size else None,
-            "fixed_input_size": False, "interpolation": pre.interpolation, "crop_pct": pre.crop_pct,
-            "test_crop_pct": pre.test_crop_pct, "crop_mode": pre.crop_mode, "mean": list(pre.mean),
-            "std": list(pre.std), "num_classes": spec.num_classes, "label_set": spec.label_set,
-            "first_conv": keys.first_conv, "classifier": keys.classifier,
+            "fixed_input_size": False,
+            "interpolation": pre.interpolation,
+            "crop_pct": pre.crop_pct,
+            "test_crop_pct": pre.test_crop_pct,
+            "crop_mode": pre.crop_mode,
+            "mean": list(pre.mean),
+            "std": list(pre.std),
+            "num_classes": spec.num_classes,
+            "label_set": spec.label_set,
+            "first_conv": keys.first_conv,
+            "classifier": keys.classifier,
             "license": spec.license,
         },
         "resnet_zoo": {"version": __version__, "weight": spec.name},
@@ -35,15 +44,29 @@ def write_config(spec: Weights, path: Path) -> None:
 
 
 def write_model_card(spec: Weights, repo_id: str, path: Path) -> None:
-    results = [EvalResult(task_type="image-classification", dataset_type="imagenet-1k", dataset_name="ImageNet-1k",
-                          dataset_split="validation", metric_type="accuracy", metric_name=f"top-{k} @ {r.img_size}px",
-                          metric_value=value, source_name=r.citation,
-                          source_url="https://github.com/huggingface/pytorch-image-models/blob/aa4b5850/results/results-imagenet.csv")
-               for r in spec.reported for k, value in ((1, r.top1), (5, r.top5))]
-    data = ModelCardData(library_name="resnet_zoo", license=spec.license if spec.license != "unknown" else None,
-                         tags=["image-classification", "resnet_zoo", "timm", spec.arch],
-                         datasets=[spec.label_set] if spec.label_set not in ("none",) else None,
-                         model_name=spec.name if results else None, eval_results=results or None)
+    results = [
+        EvalResult(
+            task_type="image-classification",
+            dataset_type="imagenet-1k",
+            dataset_name="ImageNet-1k",
+            dataset_split="validation",
+            metric_type="accuracy",
+            metric_name=f"top-{k} @ {r.img_size}px",
+            metric_value=value,
+            source_name=r.citation,
+            source_url="https://github.com/huggingface/pytorch-image-models/blob/aa4b5850/results/results-imagenet.csv",
+        )
+        for r in spec.reported
+        for k, value in ((1, r.top1), (5, r.top5))
+    ]
+    data = ModelCardData(
+        library_name="resnet_zoo",
+        license=spec.license if spec.license != "unknown" else None,
+        tags=["image-classification", "resnet_zoo", "timm", spec.arch],
+        datasets=[spec.label_set] if spec.label_set not in ("none",) else None,
+        model_name=spec.name if results else None,
+        eval_results=results or None,
+    )
     acc = "\n".join(f"| {r.img_size} | {r.top1:.3f} | {r.top5:.3f} | {r.crop_pct} |" for r in spec.reported)
     pre = spec.preprocessing
     body = f"""
@@ -54,7 +77,7 @@ def write_model_card(spec: Weights, repo_id: str, path: Path) -> None:
 Outputs checked against the origin implementation: max |delta| {spec.parity.max_abs_diff}, top-5 agreement
 {spec.parity.top5_agreement} ({spec.parity.input}).
 
-Papers: {'; '.join(spec.paper)}. License: {spec.license}.
+Papers: {"; ".join(spec.paper)}. License: {spec.license}.
 
 ## Preprocessing
 
@@ -65,9 +88,9 @@ input {pre.input_size}, resize shorter side to size / crop_pct ({pre.crop_pct}),
 
 | size | top-1 | top-5 | crop |
 |---|---|---|---|
-{acc or '| - | - | - | - |'}
+{acc or "| - | - | - | - |"}
 
-Source: {spec.reported[0].citation if spec.reported else 'none reported'}.
+Source: {spec.reported[0].citation if spec.reported else "none reported"}.
 
 ## Usage
 
@@ -88,5 +111,3 @@ model = torch.hub.load("<owner>/resnet_zoo", "{spec.arch}", pretrained=True, wei
 ```
 """
     ModelCard(f"---\n{data.to_yaml()}\n---\n{body}").save(path)
-
-

@@ -72,8 +72,7 @@ class ParityResult:
     @property
     def ok(self) -> bool:
         tol = RTOL * self.reference_scale
-        return (self.params == self.reference_params and self.max_abs_diff_eval <= tol
-                and self.max_abs_diff_train <= tol)
+        return self.params == self.reference_params and self.max_abs_diff_eval <= tol and self.max_abs_diff_train <= tol
 
 
 def check_parity(name: str, reference: str = "timm", seed: int = 0) -> ParityResult:
@@ -89,6 +88,13 @@ def check_parity(name: str, reference: str = "timm", seed: int = 0) -> ParityRes
         diff_eval = (y_ref - y_ours).abs().max().item()
         scale = y_ref.abs().max().item()
         diff_train = (ref.train()(x) - ours.train()(x)).abs().max().item()
-    return ParityResult(name, reference, sum(p.numel() for p in ours.parameters()),
-                        sum(p.numel() for p in ref.parameters()), model_info(name).gmacs,
-                        diff_eval, diff_train, scale)
+    return ParityResult(
+        name,
+        reference,
+        sum(p.numel() for p in ours.parameters()),
+        sum(p.numel() for p in ref.parameters()),
+        model_info(name).gmacs,
+        diff_eval,
+        diff_train,
+        scale,
+    )

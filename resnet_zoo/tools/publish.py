@@ -11,8 +11,15 @@ from ..errors import ResNetZooError
 from ..version import __version__
 from ..weights.cache import sha256_file
 from ..weights.localhub import LocalHub, check_repo_id
-from ..weights.manifest import (SCHEMA_VERSION, HubLocation, Weights, load_manifest, parse_manifest,
-                                read_manifest_file, write_manifest)
+from ..weights.manifest import (
+    SCHEMA_VERSION,
+    HubLocation,
+    Weights,
+    load_manifest,
+    parse_manifest,
+    read_manifest_file,
+    write_manifest,
+)
 from .convert import WEIGHTS_FILE, default_repo_id
 
 
@@ -21,11 +28,18 @@ def _spec_of_folder(folder: Path) -> Weights:
     if not record.exists():
         raise ResNetZooError(f"{folder} is not a folder written by 'resnet-zoo convert' (no {record.name})")
     data = json.loads(record.read_text())
-    return next(iter(parse_manifest({"schema_version": SCHEMA_VERSION, "weights": [data]}, origin=str(record)).values()))
+    return next(
+        iter(parse_manifest({"schema_version": SCHEMA_VERSION, "weights": [data]}, origin=str(record)).values())
+    )
 
 
-def publish(folder: str | Path, repo_id: str | None = None, to: str | Path | None = None,
-            manifest_path: str | Path | None = None, token: str | None = None) -> Weights:
+def publish(
+    folder: str | Path,
+    repo_id: str | None = None,
+    to: str | Path | None = None,
+    manifest_path: str | Path | None = None,
+    token: str | None = None,
+) -> Weights:
     """Publish a converted folder to the Hub (``repo_id``) or a local hub directory (``to``), then
     record the commit, sha256 and size in the manifest (``to/weights_manifest.json`` for a local
     hub, the repository's ``weights_manifest.json`` for the Hub unless ``manifest_path`` says)."""
@@ -42,8 +56,9 @@ def publish(folder: str | Path, repo_id: str | None = None, to: str | Path | Non
         revision = publish_to_hf(folder, repo_id, message, token=token)
         # never the installed package's file: the maintainer's checkout (the working directory) or --manifest
         manifest_path = Path(manifest_path or Path.cwd() / "weights_manifest.json")
-    published = replace(spec, hub=HubLocation(repo_id=repo_id, filename=WEIGHTS_FILE, revision=revision,
-                                              sha256=sha256, size=size))
+    published = replace(
+        spec, hub=HubLocation(repo_id=repo_id, filename=WEIGHTS_FILE, revision=revision, sha256=sha256, size=size)
+    )
     record_in_manifest(manifest_path, published)
     return published
 
@@ -77,7 +92,8 @@ def publish_to_hf(folder: Path, repo_id: str, message: str, token: str | None = 
     if not token:
         raise ResNetZooError(
             "publishing to the Hugging Face Hub needs a token: run 'hf auth login' (or set HF_TOKEN); "
-            "nothing was uploaded. To publish into a local hub directory instead, use --to PATH")
+            "nothing was uploaded. To publish into a local hub directory instead, use --to PATH"
+        )
     api = huggingface_hub.HfApi(token=token)
     check_repo_id(repo_id)
     api.create_repo(repo_id, repo_type="model", exist_ok=True)

@@ -16,11 +16,15 @@ def text_table(rows: list[list[str]], headers: list[str]) -> str:
 
 def variants_markdown(names: Sequence[str]) -> str:
     """The README's table of variants, generated from the registry."""
-    lines = ["| name | params (M) | GMACs | input | timm | torchvision | what it is |",
-             "|---|---:|---:|---|---|---|---|"]
+    lines = [
+        "| name | params (M) | GMACs | input | timm | torchvision | what it is |",
+        "|---|---:|---:|---|---|---|---|",
+    ]
     for name in names:
         info = model_info(name)
-        lines.append(f"| `{name}` | {info.params / 1e6:.2f} | {info.gmacs:.2f} | "
-                     f"{info.input_size[1]}x{info.input_size[2]} | {info.timm_name or '-'} | "
-                     f"{info.torchvision_name or '-'} | {info.summary} |")
+        lines.append(
+            f"| `{name}` | {info.params / 1e6:.2f} | {info.gmacs:.2f} | "
+            f"{info.input_size[1]}x{info.input_size[2]} | {info.timm_name or '-'} | "
+            f"{info.torchvision_name or '-'} | {info.summary} |"
+        )
     return "\n".join(lines)

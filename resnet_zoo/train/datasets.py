@@ -37,8 +37,12 @@ def load_digits_split() -> tuple[list[Any], list[int], list[Any], list[int]]:
         raise InvalidArgumentError("the digits dataset needs scikit-learn: pip install scikit-learn") from None
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, **DIGITS_SPLIT)
-    return ([digit_image(r) for r in X_train], [int(v) for v in y_train],
-            [digit_image(r) for r in X_test], [int(v) for v in y_test])
+    return (
+        [digit_image(r) for r in X_train],
+        [int(v) for v in y_train],
+        [digit_image(r) for r in X_test],
+        [int(v) for v in y_test],
+    )
 
 
 @dataclass
@@ -92,26 +96,31 @@ def _scan_classes(root: Path) -> tuple[list[str], list[Path], list[int], int]:
     return classes, paths, labels, skipped
 
 
-def load_image_folder(root: str | Path, val_fraction: float = 0.2, seed: int = 0
-                      ) -> tuple[list[str], Split, Split, int]:
+def load_image_folder(
+    root: str | Path, val_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[str], Split, Split, int]:
     """(class names, train split, val split, unreadable files skipped) of an ImageFolder directory:
     ``root/<class>/*.jpg`` split by ``val_fraction`` per class, or ``root/train`` + ``root/val``."""
     root = Path(root)
     if not root.is_dir():
-        raise InvalidArgumentError(f"data folder {str(root)!r} does not exist; give a directory with one "
-                                   "sub-folder of images per class, or --data digits")
+        raise InvalidArgumentError(
+            f"data folder {str(root)!r} does not exist; give a directory with one "
+            "sub-folder of images per class, or --data digits"
+        )
     if (root / "train").is_dir() and (root / "val").is_dir():
         classes, train_paths, train_labels, skipped = _scan_classes(root / "train")
         val_classes, val_paths, val_labels, val_skipped = _scan_classes(root / "val")
         if val_classes != classes:
-            raise InvalidArgumentError(f"{root}/train and {root}/val have different classes: {classes} vs {val_classes}")
+            raise InvalidArgumentError(
+                f"{root}/train and {root}/val have different classes: {classes} vs {val_classes}"
+            )
         train, val, skipped = Split(train_paths, train_labels), Split(val_paths, val_labels), skipped + val_skipped
     else:
         classes, paths, labels, skipped = _scan_classes(root)
         rng = random.Random(seed)
         train, val = Split([], []), Split([], [])
         for label in range(len(classes)):
-            members = [p for p, l in zip(paths, labels) if l == label]
+            members = [p for p, y in zip(paths, labels) if y == label]
             rng.shuffle(members)
             n_val = min(len(members) - 1, max(1, math.floor(len(members) * val_fraction))) if len(members) > 1 else 0
             for i, p in enumerate(members):
@@ -119,11 +128,15 @@ def load_image_folder(root: str | Path, val_fraction: float = 0.2, seed: int = 0
                 target.items.append(p)
                 target.labels.append(label)
     if not train.items:
-        raise InvalidArgumentError(f"data folder {str(root)!r} holds no readable images ({skipped} unreadable); "
-                                   f"expected {root}/<class>/<image> with suffixes {', '.join(IMAGE_SUFFIXES[:5])}, ...")
+        raise InvalidArgumentError(
+            f"data folder {str(root)!r} holds no readable images ({skipped} unreadable); "
+            f"expected {root}/<class>/<image> with suffixes {', '.join(IMAGE_SUFFIXES[:5])}, ..."
+        )
     if len(classes) < 2:
-        raise InvalidArgumentError(f"data folder {str(root)!r} has {len(classes)} class ({classes}); a classifier "
-                                   "needs at least two class sub-folders")
+        raise InvalidArgumentError(
+            f"data folder {str(root)!r} has {len(classes)} class ({classes}); a classifier "
+            "needs at least two class sub-folders"
+        )
     if skipped:
         logger.warning("skipped %d unreadable image file(s) under %s", skipped, root)
     return classes, train, val, skipped

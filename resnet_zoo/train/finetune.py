@@ -33,34 +33,36 @@ from .tuning import freeze, param_groups
 logger = logging.getLogger(__name__)
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-DIGITS_PREPROCESSING = Preprocessing(input_size=(1, 32, 32), interpolation="bilinear", mean=(0.5,), std=(0.5,),
-                                     crop_pct=1.0)
+DIGITS_PREPROCESSING = Preprocessing(
+    input_size=(1, 32, 32), interpolation="bilinear", mean=(0.5,), std=(0.5,), crop_pct=1.0
+)
 CHECKPOINT_CONFIG = "config.json"
 
 
 @dataclass
 class FinetuneConfig:
     model: str
-    data: str = "digits"              # an ImageFolder directory, or "digits"
+    data: str = "digits"  # an ImageFolder directory, or "digits"
     out: str = "finetune_out"
-    pretrained: bool | str = False    # True: the arch's default weight; a tag; a .safetensors path
+    pretrained: bool | str = False  # True: the arch's default weight; a tag; a .safetensors path
     epochs: int = 10
     batch_size: int = 32
     lr: float = 1e-3
     warmup_epochs: float = 1.0
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
-    freeze: str | None = None         # freeze the stem and stages up to this one ("layer2")
+    freeze: str | None = None  # freeze the stem and stages up to this one ("layer2")
     val_fraction: float = 0.2
     amp: bool = False
     seed: int = 0
     resume: bool = False
     hub_dir: str | None = None
     progress: bool = True
-    max_steps: int | None = None      # stop each epoch early (smoke runs)
+    max_steps: int | None = None  # stop each epoch early (smoke runs)
 
 
 # -- distributed -------------------------------------------------------------------------------
+
 
 def _init_distributed() -> tuple[int, int, torch.device]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -85,6 +87,7 @@ def _all_sum(values: list[float], device: torch.device) -> list[float]:
 
 # -- model and data ----------------------------------------------------------------------------
 
+
 def _preprocessing(cfg: FinetuneConfig, in_chans_hint: int | None) -> tuple[Preprocessing, Weights | None]:
     arch = split_name(cfg.model)[0]
     from_file = isinstance(cfg.pretrained, str) and Path(cfg.pretrained).exists()
@@ -99,10 +102,13 @@ def _preprocessing(cfg: FinetuneConfig, in_chans_hint: int | None) -> tuple[Prep
         return DIGITS_PREPROCESSING, None
     size = get_spec(arch).input_size
     chans = in_chans_hint or 3
-    return Preprocessing(input_size=(chans, size[1], size[2]), interpolation="bilinear",
-                         mean=IMAGENET_MEAN[:chans] if chans == 3 else (0.5,) * chans,
-                         std=IMAGENET_STD[:chans] if chans == 3 else (0.5,) * chans,
-                         crop_pct=0.875 if size[1] >= 128 else 1.0), None
+    return Preprocessing(
+        input_size=(chans, size[1], size[2]),
+        interpolation="bilinear",
+        mean=IMAGENET_MEAN[:chans] if chans == 3 else (0.5,) * chans,
+        std=IMAGENET_STD[:chans] if chans == 3 else (0.5,) * chans,
+        crop_pct=0.875 if size[1] >= 128 else 1.0,
+    ), None
 
 
 def _tuples(d: dict[str, Any]) -> dict[str, Any]:
@@ -121,8 +127,9 @@ def build_model(cfg: FinetuneConfig, num_classes: int, pre: Preprocessing) -> nn
     if cfg.pretrained:
         with warnings.catch_warnings():  # a new head is the point of fine-tuning: no warning for it
             warnings.filterwarnings("ignore", message=".*new .*-class classifier")
-            return create_model(cfg.model, pretrained=cfg.pretrained, num_classes=num_classes, in_chans=in_chans,
-                                hub_dir=cfg.hub_dir)
+            return create_model(
+                cfg.model, pretrained=cfg.pretrained, num_classes=num_classes, in_chans=in_chans, hub_dir=cfg.hub_dir
+            )
     return create_model(cfg.model, num_classes=num_classes, in_chans=in_chans)
 
 
@@ -138,24 +145,40 @@ def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, tota
 
 # -- checkpoints -------------------------------------------------------------------------------
 
+
 def _unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
-def save_checkpoint(folder: Path, model: nn.Module, cfg: FinetuneConfig, classes: list[str], pre: Preprocessing,
-                    metrics: dict[str, Any]) -> None:
+def save_checkpoint(
+    folder: Path, model: nn.Module, cfg: FinetuneConfig, classes: list[str], pre: Preprocessing, metrics: dict[str, Any]
+) -> None:
     """``model.safetensors`` (loadable by ``create_model(arch, pretrained=path)``) + ``config.json``."""
     arch = split_name(cfg.model)[0]
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in _unwrap(model).state_dict().items()}
     tmp = folder / ".model.safetensors.tmp"
-    save_file(state, str(tmp), metadata={"format": "pt", "arch": arch, "tag": f"{arch}.finetuned",
-                                         "source": f"resnet-zoo finetune from {cfg.pretrained or 'scratch'}",
-                                         "converter": f"resnet_zoo {__version__}"})
+    save_file(
+        state,
+        str(tmp),
+        metadata={
+            "format": "pt",
+            "arch": arch,
+            "tag": f"{arch}.finetuned",
+            "source": f"resnet-zoo finetune from {cfg.pretrained or 'scratch'}",
+            "converter": f"resnet_zoo {__version__}",
+        },
+    )
     os.replace(tmp, folder / "model.safetensors")
-    config = {"architecture": arch, "num_classes": len(classes), "class_names": classes,
-              "preprocessing": _jsonable(asdict(pre)), "label_set": "custom",
-              "finetune": {k: v for k, v in asdict(cfg).items() if k not in ("progress",)}, "metrics": metrics}
+    config = {
+        "architecture": arch,
+        "num_classes": len(classes),
+        "class_names": classes,
+        "preprocessing": _jsonable(asdict(pre)),
+        "label_set": "custom",
+        "finetune": {k: v for k, v in asdict(cfg).items() if k not in ("progress",)},
+        "metrics": metrics,
+    }
     (folder / CHECKPOINT_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
 
 
@@ -173,8 +196,10 @@ def weights_digest(model: nn.Module) -> str:
 
 # -- the loop ----------------------------------------------------------------------------------
 
-def evaluate(model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device,
-             autocast: Any) -> tuple[float, float]:
+
+def evaluate(
+    model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, autocast: Any
+) -> tuple[float, float]:
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
     with torch.no_grad():
@@ -197,11 +222,11 @@ class Loaders:
     steps_per_epoch: int
 
 
-def _make_loaders(cfg: FinetuneConfig, train_split: Split, val_split: Split, pre: Preprocessing,
-                  world: int) -> Loaders:
+def _make_loaders(cfg: FinetuneConfig, train_split: Split, val_split: Split, pre: Preprocessing, world: int) -> Loaders:
     eval_tf = eval_transform(pre)
-    train_tf = TrainTransform(eval_tf, mode="small_affine" if cfg.data == "digits" else "random_resized_crop",
-                              hflip=cfg.data != "digits")
+    train_tf = TrainTransform(
+        eval_tf, mode="small_affine" if cfg.data == "digits" else "random_resized_crop", hflip=cfg.data != "digits"
+    )
     train_ds, val_ds = ImageDataset(train_split, train_tf), ImageDataset(val_split, eval_tf)
     train_sampler: torch.utils.data.Sampler
     if world > 1:
@@ -221,8 +246,16 @@ def _autocast_for(cfg: FinetuneConfig, device: torch.device) -> Any:
     return (lambda: torch.autocast(device.type, dtype=amp_dtype)) if use_amp else _no_autocast
 
 
-def _train_epoch(model: nn.Module, loaders: Loaders, optimizer: torch.optim.Optimizer, scheduler: Any,
-                 loss_fn: nn.Module, autocast: Any, device: torch.device, bar: Any) -> tuple[float, int, int]:
+def _train_epoch(
+    model: nn.Module,
+    loaders: Loaders,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    loss_fn: nn.Module,
+    autocast: Any,
+    device: torch.device,
+    bar: Any,
+) -> tuple[float, int, int]:
     """One pass over at most ``steps_per_epoch`` batches; returns (loss sum, correct, seen)."""
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
@@ -244,8 +277,16 @@ def _train_epoch(model: nn.Module, loaders: Loaders, optimizer: torch.optim.Opti
     return loss_sum, correct, seen
 
 
-def _record_epoch(out: Path, model: nn.Module, cfg: FinetuneConfig, classes: list[str], pre: Preprocessing,
-                  metrics: dict[str, Any], best: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+def _record_epoch(
+    out: Path,
+    model: nn.Module,
+    cfg: FinetuneConfig,
+    classes: list[str],
+    pre: Preprocessing,
+    metrics: dict[str, Any],
+    best: dict[str, Any],
+    state: dict[str, Any],
+) -> dict[str, Any]:
     """Rank 0: append the metrics, write ``best/`` (when better) and ``last/``; return the best."""
     print(" ".join(f"{k}={v}" for k, v in metrics.items()), flush=True)
     with open(out / "metrics.jsonl", "a") as f:
@@ -286,22 +327,40 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        logger.info("%d classes, %d train / %d val images, %d unreadable skipped", len(classes),
-                    len(train_split.items), len(val_split.items), skipped)
+        logger.info(
+            "%d classes, %d train / %d val images, %d unreadable skipped",
+            len(classes),
+            len(train_split.items),
+            len(val_split.items),
+            skipped,
+        )
     for epoch in range(start_epoch, cfg.epochs):
         if isinstance(loaders.train_sampler, torch.utils.data.DistributedSampler):
             loaders.train_sampler.set_epoch(epoch)
-        bar = tqdm(loaders.train, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
-                   disable=not cfg.progress or rank != 0, leave=False)
+        bar = tqdm(
+            loaders.train,
+            total=steps,
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            unit="batch",
+            disable=not cfg.progress or rank != 0,
+            leave=False,
+        )
         started = time.perf_counter()
         totals = _train_epoch(model, loaders, optimizer, scheduler, loss_fn, autocast, device, bar)
         loss_sum, correct, seen = _all_sum(list(totals), device)
         elapsed = time.perf_counter() - started
         val_loss, val_acc = evaluate(model, loaders.val, device, autocast)
-        metrics = {"epoch": epoch + 1, "train_loss": round(loss_sum / seen, 5), "train_acc": round(correct / seen, 5),
-                   "val_loss": round(val_loss, 5), "val_acc": round(val_acc, 5),
-                   "lr": optimizer.param_groups[0]["lr"], "images_per_s": round(seen / elapsed, 1),
-                   "seconds": round(elapsed, 2), "world_size": world}
+        metrics = {
+            "epoch": epoch + 1,
+            "train_loss": round(loss_sum / seen, 5),
+            "train_acc": round(correct / seen, 5),
+            "val_loss": round(val_loss, 5),
+            "val_acc": round(val_acc, 5),
+            "lr": optimizer.param_groups[0]["lr"],
+            "images_per_s": round(seen / elapsed, 1),
+            "seconds": round(elapsed, 2),
+            "world_size": world,
+        }
         if rank == 0:
             state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
             best = _record_epoch(out, model, cfg, classes, pre, metrics, best, state)
@@ -320,13 +379,15 @@ class _no_autocast:
         return None
 
 
-def _resume(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, out: Path,
-            cfg: FinetuneConfig) -> tuple[int, dict[str, Any]]:
+def _resume(
+    model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, out: Path, cfg: FinetuneConfig
+) -> tuple[int, dict[str, Any]]:
     config = json.loads((out / "last" / CHECKPOINT_CONFIG).read_text())
     arch = config["architecture"]
     if arch != split_name(cfg.model)[0]:
-        raise IncompatibleCheckpointError(f"{out}/last holds a {arch!r} checkpoint, not {cfg.model!r}; "
-                                          "use another --out or the same --model")
+        raise IncompatibleCheckpointError(
+            f"{out}/last holds a {arch!r} checkpoint, not {cfg.model!r}; use another --out or the same --model"
+        )
     model.load_state_dict(read_state_dict(out / "last" / "model.safetensors"), strict=True)
     state = torch.load(out / "last" / "train_state.pt", weights_only=True)
     optimizer.load_state_dict(state["optimizer"])

@@ -56,8 +56,13 @@ def unfreeze(model: nn.Module) -> nn.Module:
     return model.train(model.training)
 
 
-def param_groups(model: nn.Module, weight_decay: float = 1e-4, no_weight_decay_1d: bool = True,
-                 layer_decay: float | None = None, lr: float | None = None) -> list[dict[str, Any]]:
+def param_groups(
+    model: nn.Module,
+    weight_decay: float = 1e-4,
+    no_weight_decay_1d: bool = True,
+    layer_decay: float | None = None,
+    lr: float | None = None,
+) -> list[dict[str, Any]]:
     """Optimiser parameter groups: no weight decay on norm weights and biases (1-d tensors), and
     optionally layer-wise LR decay, ``lr_scale = layer_decay ** (distance from the head)``.
 
@@ -83,8 +88,12 @@ def param_groups(model: nn.Module, weight_decay: float = 1e-4, no_weight_decay_1
         if key not in out:
             scale = layer_decay ** (len(groups) - 1 - depth) if layer_decay is not None else 1.0
             group_name = groups[depth] if layer_decay is not None else "all"
-            out[key] = {"name": f"{group_name}/{'decay' if decay else 'no_decay'}", "params": [],
-                        "weight_decay": weight_decay if decay else 0.0, "lr_scale": scale}
+            out[key] = {
+                "name": f"{group_name}/{'decay' if decay else 'no_decay'}",
+                "params": [],
+                "weight_decay": weight_decay if decay else 0.0,
+                "lr_scale": scale,
+            }
             if lr is not None:
                 out[key]["lr"] = lr * scale
         out[key]["params"].append(p)

@@ -44,14 +44,25 @@ def verify_cache(hub_dir: str | os.PathLike[str] | None = None) -> list[CacheChe
             cached = try_to_load_from_cache(location.repo_id, location.filename, revision=location.revision)
             check(weight, Path(cached) if isinstance(cached, str) else None, location.sha256)
             if local is not None:
-                check(weight, LocalHub(local).resolve(location.repo_id, location.filename, location.revision,
-                                                      sha256=location.sha256), location.sha256)
+                check(
+                    weight,
+                    LocalHub(local).resolve(
+                        location.repo_id, location.filename, location.revision, sha256=location.sha256
+                    ),
+                    location.sha256,
+                )
         if weight.origin.url and weight.origin.url_hash_prefix:
             cached_url = url_cache_path(weight.origin.url)
             if cached_url.exists():
                 ok = sha256_file(cached_url).startswith(weight.origin.url_hash_prefix)
                 if not ok:
                     quarantine(cached_url)
-                checks.append(CacheCheck(weight.name, cached_url, ok, "hash prefix ok" if ok else
-                                         f"does not match {weight.origin.url_hash_prefix}; quarantined"))
+                checks.append(
+                    CacheCheck(
+                        weight.name,
+                        cached_url,
+                        ok,
+                        "hash prefix ok" if ok else f"does not match {weight.origin.url_hash_prefix}; quarantined",
+                    )
+                )
     return checks

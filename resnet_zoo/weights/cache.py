@@ -9,6 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
+from huggingface_hub import constants
+
 from ..errors import IntegrityError
 
 CACHE_ENV = "RESNET_ZOO_CACHE"
@@ -32,12 +34,11 @@ def resnet_zoo_cache_dir() -> Path:
     ``$RESNET_ZOO_CACHE``, else ``$HF_HOME/resnet_zoo`` beside huggingface_hub's cache."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    from huggingface_hub import constants
-
     return Path(constants.HF_HOME) / "resnet_zoo"
 
 
 # -- verification ------------------------------------------------------------------------------
+
 
 def _record_path(sha256: str) -> Path:
     return resnet_zoo_cache_dir() / "verified" / f"{sha256}.json"
@@ -61,7 +62,8 @@ def verify_file(path: Path, expected_sha256: str, tag: str, force: bool = False)
         quarantine(path)
         raise IntegrityError(
             f"{tag}: {path} has sha256 {actual}, but the manifest pins {expected_sha256}; the file was "
-            f"removed so that the next load fetches it again (resnet-zoo download {tag})")
+            f"removed so that the next load fetches it again (resnet-zoo download {tag})"
+        )
     record.parent.mkdir(parents=True, exist_ok=True)
     tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(fingerprint))
@@ -83,12 +85,8 @@ def quarantine(path: Path) -> None:
 
 
 def hub_cache_dir() -> str:
-    from huggingface_hub import constants
-
     return str(constants.HF_HUB_CACHE)
 
 
 def is_offline() -> bool:
-    from huggingface_hub import constants
-
     return bool(constants.HF_HUB_OFFLINE)

@@ -30,9 +30,9 @@ ORIGIN_SOURCES = ("bundled", "origin hub", "origin url")  # what a conversion st
 @dataclass(frozen=True)
 class WeightFile:
     path: Path
-    format: str          # checkpoint key format: "resnet_zoo" (converted) or the origin's ("timm", "keras", ...)
-    source: str          # which of SOURCES it came from, with the place (for logs and errors)
-    fresh: bool = True   # not yet known good: hashed just now, or with no pinned hash at all
+    format: str  # checkpoint key format: "resnet_zoo" (converted) or the origin's ("timm", "keras", ...)
+    source: str  # which of SOURCES it came from, with the place (for logs and errors)
+    fresh: bool = True  # not yet known good: hashed just now, or with no pinned hash at all
 
 
 def local_manifest(hub_dir: Path | None) -> str | None:
@@ -52,20 +52,21 @@ def bundled_path(weight: Weights) -> Path:
     return Path(str(resources.files("resnet_zoo") / weight.bundled_file))
 
 
-def fetch_weights(weight: Weights, hub_dir: Path | None = None, verify: bool = False,
-                  sources: tuple[str, ...] = SOURCES) -> WeightFile:
+def fetch_weights(
+    weight: Weights, hub_dir: Path | None = None, verify: bool = False, sources: tuple[str, ...] = SOURCES
+) -> WeightFile:
     """Find the bytes of ``weight`` along ``sources`` (in the order of ``SOURCES``), verifying every
     file that has a pinned hash (``verify=True``: rehash even when the record says it is good)."""
     tried: list[str] = []
     if weight.storage == "bundled" and "bundled" in sources:
         path = bundled_path(weight)
-        return WeightFile(path, "resnet_zoo", "bundled", verify_file(path, weight.bundled_sha256, weight.name,
-                                                                    force=verify))
+        return WeightFile(
+            path, "resnet_zoo", "bundled", verify_file(path, weight.bundled_sha256, weight.name, force=verify)
+        )
     location = weight.hub
     if hub_dir is not None and location.published and "local hub" in sources:
         tried.append(f"local hub {hub_dir}/models/{location.repo_id}@{location.revision[:12]}")
-        path = LocalHub(hub_dir).resolve(location.repo_id, location.filename, location.revision,
-                                         sha256=location.sha256)
+        path = LocalHub(hub_dir).resolve(location.repo_id, location.filename, location.revision, sha256=location.sha256)
         if path is not None:
             fresh = verify_file(path, location.sha256, weight.name, force=verify)
             return WeightFile(path, "resnet_zoo", f"local hub {hub_dir}", fresh)
@@ -90,4 +91,5 @@ def fetch_weights(weight: Weights, hub_dir: Path | None = None, verify: bool = F
     raise WeightsNotAvailableError(
         f"weights {weight.name!r} are not available{offline}; tried: {'; '.join(tried) or 'no source listed'}. "
         f"Hub cache: {hub_cache_dir()}. Pre-fetch them while online with 'resnet-zoo download {weight.name}', "
-        f"or point hub_dir= / ${HUB_DIR_ENV} at a local hub directory that has them")
+        f"or point hub_dir= / ${HUB_DIR_ENV} at a local hub directory that has them"
+    )

@@ -1,12 +1,12 @@
 """Class names of the label sets that weights are trained on."""
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 DIGITS = [str(d) for d in range(10)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _imagenet_1k() -> tuple[str, ...]:
     text = (resources.files("resnet_zoo") / "data" / "imagenet-1k.txt").read_text()
     return tuple(line for line in text.splitlines() if line)

@@ -21,8 +21,10 @@ def _git(repo: Path, *args: str, input: bytes | None = None) -> str:
     try:
         done = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True, check=True)
     except FileNotFoundError:
-        raise ResNetZooError("a local hub directory is a set of git repos, and git is not installed; "
-                             "install git, or serve the directory with olah and set HF_ENDPOINT") from None
+        raise ResNetZooError(
+            "a local hub directory is a set of git repos, and git is not installed; "
+            "install git, or serve the directory with olah and set HF_ENDPOINT"
+        ) from None
     except subprocess.CalledProcessError as e:
         raise ResNetZooError(f"git {' '.join(args)} failed in {repo}: {e.stderr.decode().strip()}") from None
     return done.stdout.decode()
@@ -52,7 +54,8 @@ class LocalHub:
             repo.mkdir(parents=True, exist_ok=True)
             _git(repo, "init", "-q", "-b", "main")
             (repo / ".gitattributes").write_text(
-                "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in LFS_SUFFIXES))
+                "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in LFS_SUFFIXES)
+            )
         for src in sorted(p for p in folder.iterdir() if p.is_file()):
             dest = repo / src.name
             if src.suffix in LFS_SUFFIXES:
@@ -69,8 +72,17 @@ class LocalHub:
         _git(repo, "add", "-A")
         status = _git(repo, "status", "--porcelain")
         if status.strip():
-            _git(repo, "-c", "user.name=resnet-zoo", "-c", "user.email=resnet-zoo@localhost",
-                 "commit", "-q", "-m", message)
+            _git(
+                repo,
+                "-c",
+                "user.name=resnet-zoo",
+                "-c",
+                "user.email=resnet-zoo@localhost",
+                "commit",
+                "-q",
+                "-m",
+                message,
+            )
         return _git(repo, "rev-parse", "HEAD").strip()
 
     def lfs_object(self, repo_id: str, oid: str) -> Path:
@@ -112,5 +124,6 @@ def hub_dir_from_env(hub_dir: str | os.PathLike[str] | None) -> Path | None:
     if not path.is_dir():
         raise WeightsNotAvailableError(
             f"local hub directory {str(path)!r} does not exist; create it with "
-            f"'resnet-zoo build-hub --to {path}' or unset {HUB_DIR_ENV}")
+            f"'resnet-zoo build-hub --to {path}' or unset {HUB_DIR_ENV}"
+        )
     return path

@@ -21,8 +21,10 @@ from .transforms import EvalTransform, Preprocessing, eval_transform
 
 SCHEMA_VERSION = 2  # 2: "storage" (was "source" in 1: where a weight's bytes are kept, "hub" or "bundled")
 MANIFEST_ENV = "RESNET_ZOO_MANIFEST"
-TIMM_RESULTS_CITATION = ("timm ImageNet-1k validation results, results/results-imagenet.csv "
-                         "(huggingface/pytorch-image-models, commit aa4b5850)")
+TIMM_RESULTS_CITATION = (
+    "timm ImageNet-1k validation results, results/results-imagenet.csv "
+    "(huggingface/pytorch-image-models, commit aa4b5850)"
+)
 
 
 @dataclass(frozen=True)
@@ -37,15 +39,15 @@ class ReportedAccuracy:
 
 @dataclass(frozen=True)
 class Origin:
-    library: str                      # "timm", "torchvision", "keras", "transformers", "resnet_zoo"
+    library: str  # "timm", "torchvision", "keras", "transformers", "resnet_zoo"
     library_version: str = ""
-    hf_hub_id: str = ""               # e.g. "timm/resnet50.a1_in1k"
-    hf_hub_filename: str = ""         # e.g. "model.safetensors"
-    url: str = ""                     # legacy download URL (a .pth / .h5 file)
-    url_hash_prefix: str = ""         # sha256 prefix carried by the URL's file name (name-<hash>.pth)
-    url_md5: str = ""                 # the md5 the origin publishes for the URL's file (Keras Applications)
-    format: str = "timm"              # key layout of the hf_hub_id file, selects the converter
-    url_format: str = "timm"          # key layout of the url file
+    hf_hub_id: str = ""  # e.g. "timm/resnet50.a1_in1k"
+    hf_hub_filename: str = ""  # e.g. "model.safetensors"
+    url: str = ""  # legacy download URL (a .pth / .h5 file)
+    url_hash_prefix: str = ""  # sha256 prefix carried by the URL's file name (name-<hash>.pth)
+    url_md5: str = ""  # the md5 the origin publishes for the URL's file (Keras Applications)
+    format: str = "timm"  # key layout of the hf_hub_id file, selects the converter
+    url_format: str = "timm"  # key layout of the url file
 
 
 @dataclass(frozen=True)
@@ -77,25 +79,24 @@ class Parity:
 class Weights:
     """Every fact about one published weight: one entry of ``weights_manifest.json``."""
 
-
-    name: str                     # "arch.tag"
+    name: str  # "arch.tag"
     arch: str
     tag: str
-    default: bool                 # the arch's default weight (timm's rule: first tag with weights)
+    default: bool  # the arch's default weight (timm's rule: first tag with weights)
     num_classes: int
-    label_set: str                # "imagenet-1k", "imagenet-21k", "digits", ...
+    label_set: str  # "imagenet-1k", "imagenet-21k", "digits", ...
     preprocessing: Preprocessing
     license: str
-    storage: str                  # "hub" (converted and published), "bundled" (ships in the package)
+    storage: str  # "hub" (converted and published), "bundled" (ships in the package)
     paper: tuple[str, ...] = ()
     source_url: str = ""
     reported: tuple[ReportedAccuracy, ...] = ()
     origin: Origin = field(default_factory=lambda: Origin(library=""))
     hub: HubLocation = field(default_factory=HubLocation)
     parity: Parity = field(default_factory=Parity)
-    bundled_file: str = ""        # package-relative path of a bundled safetensors file
+    bundled_file: str = ""  # package-relative path of a bundled safetensors file
     bundled_sha256: str = ""
-    recipe: str = ""              # how a weight of our own was made (script and command)
+    recipe: str = ""  # how a weight of our own was made (script and command)
     notes: str = ""
 
     def transforms(self, test_size: bool = False) -> EvalTransform:
@@ -131,7 +132,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ManifestError(f"{where}: unknown field(s) {unknown}; known fields: {sorted(known)}")
-    missing = sorted(n for n, f in known.items() if n not in data and f.default is MISSING and f.default_factory is MISSING)
+    missing = sorted(
+        n for n, f in known.items() if n not in data and f.default is MISSING and f.default_factory is MISSING
+    )
     if missing:
         raise ManifestError(f"{where}: missing field(s) {missing}")
     kwargs: dict[str, Any] = {}
@@ -269,6 +272,7 @@ def write_manifest(path: str | os.PathLike[str], weights: list[Weights]) -> None
 
 # -- the public questions ----------------------------------------------------------------------
 
+
 def list_pretrained(filter: str = "", manifest: str | None = None) -> list[str]:
     """Weight names (``arch.tag``) matching a shell-style wildcard, e.g. ``"resnet50.*"``."""
     names = list(load_manifest(manifest))
@@ -292,11 +296,14 @@ def get_weights(name: str, manifest: str | None = None) -> Weights:
         archs = sorted({s.arch for s in weights.values()})
         close = difflib.get_close_matches(name, archs, n=5, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise UnknownModelError(f"{name!r} has no pretrained weights in the manifest; {hint}"
-                                f"see resnet_zoo.list_pretrained() for the {len(weights)} that do")
+        raise UnknownModelError(
+            f"{name!r} has no pretrained weights in the manifest; {hint}"
+            f"see resnet_zoo.list_pretrained() for the {len(weights)} that do"
+        )
     close = difflib.get_close_matches(name, list(weights), n=5, cutoff=0.6)
     arch_tags = [n for n in weights if n.startswith(name.split(".")[0] + ".")][:5]
     hint = close or arch_tags
-    raise UnknownModelError(f"unknown weight {name!r}" + (f"; did you mean {', '.join(hint)}?" if hint else
-                                                          "; see resnet_zoo.list_pretrained()"))
-
+    raise UnknownModelError(
+        f"unknown weight {name!r}"
+        + (f"; did you mean {', '.join(hint)}?" if hint else "; see resnet_zoo.list_pretrained()")
+    )

@@ -22,20 +22,23 @@ class Preprocessing:
     crop_mode: str = "center"
     test_input_size: tuple[int, int, int] | None = None
     test_crop_pct: float | None = None
-    channel_order: str = "RGB"      # Keras' caffe-mode weights expect "BGR"
-    scale: float = 1.0              # multiply [0, 1] pixels by this before mean/std (255 for caffe mode)
+    channel_order: str = "RGB"  # Keras' caffe-mode weights expect "BGR"
+    scale: float = 1.0  # multiply [0, 1] pixels by this before mean/std (255 for caffe mode)
 
 
 def resample(interpolation: str) -> int:
     from PIL import Image
 
-    return {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
-            "nearest": Image.Resampling.NEAREST}[interpolation]
+    return {
+        "bilinear": Image.Resampling.BILINEAR,
+        "bicubic": Image.Resampling.BICUBIC,
+        "nearest": Image.Resampling.NEAREST,
+    }[interpolation]
 
 
 @dataclass(frozen=True)
 class EvalTransform:
-    size: tuple[int, int]            # (height, width) of the crop
+    size: tuple[int, int]  # (height, width) of the crop
     crop_pct: float
     crop_mode: str
     interpolation: str
@@ -93,6 +96,14 @@ class EvalTransform:
 def eval_transform(pre: Preprocessing, test_size: bool = False) -> EvalTransform:
     size = pre.test_input_size if test_size and pre.test_input_size else pre.input_size
     crop_pct = pre.test_crop_pct if test_size and pre.test_crop_pct else pre.crop_pct
-    return EvalTransform(size=(size[1], size[2]), crop_pct=crop_pct, crop_mode=pre.crop_mode,
-                         interpolation=pre.interpolation, mean=tuple(pre.mean), std=tuple(pre.std),
-                         channels=size[0], channel_order=pre.channel_order, scale=pre.scale)
+    return EvalTransform(
+        size=(size[1], size[2]),
+        crop_pct=crop_pct,
+        crop_mode=pre.crop_mode,
+        interpolation=pre.interpolation,
+        mean=tuple(pre.mean),
+        std=tuple(pre.std),
+        channels=size[0],
+        channel_order=pre.channel_order,
+        scale=pre.scale,
+    )

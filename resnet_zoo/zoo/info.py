@@ -1,11 +1,12 @@
 """``model_info``: parameters, GMACs and feature taps of an architecture, counted on ``meta``."""
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import torch
 import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from ..nn.meta import meta_device
 from .registry import build_model, get_spec
@@ -33,8 +34,6 @@ class ModelInfo:
 def count_gmacs(model: nn.Module, input_size: tuple[int, int, int]) -> float:
     """Multiply-accumulates (billions) of one forward at ``input_size``, via torch's flop counter
     (which counts two FLOPs per MAC)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     device = next(model.parameters()).device
     x = torch.empty((1, *input_size), device=device)
     counter = FlopCounterMode(display=False)
@@ -43,7 +42,7 @@ def count_gmacs(model: nn.Module, input_size: tuple[int, int, int]) -> float:
     return counter.get_total_flops() / 2 / 1e9
 
 
-@lru_cache(maxsize=None)
+@cache
 def model_info(name: str) -> ModelInfo:
     """Parameter count, GMACs at the default input, feature channels/reductions of ``name``.
 
@@ -54,5 +53,15 @@ def model_info(name: str) -> ModelInfo:
         model = build_model(spec.name)
         params = sum(p.numel() for p in model.parameters())
         gmacs = count_gmacs(model, spec.input_size)
-    return ModelInfo(spec.name, spec.family, spec.summary, spec.paper, params, gmacs, spec.input_size,
-                     tuple(dict(d) for d in model.feature_info), spec.timm_name, spec.torchvision_name)
+    return ModelInfo(
+        spec.name,
+        spec.family,
+        spec.summary,
+        spec.paper,
+        params,
+        gmacs,
+        spec.input_size,
+        tuple(dict(d) for d in model.feature_info),
+        spec.timm_name,
+        spec.torchvision_name,
+    )

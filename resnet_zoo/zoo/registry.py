@@ -8,7 +8,7 @@ import difflib
 import fnmatch
 import inspect
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -60,7 +60,7 @@ def model_class(name: str) -> type[ResNetBase]:
     return _FAMILY_CLASSES[get_spec(name).family]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _accepted_args(cls: type[ResNetBase]) -> tuple[str, ...]:
     return tuple(p for p in inspect.signature(cls.__init__).parameters if p != "self")
 
@@ -71,13 +71,13 @@ def model_args(name: str, **overrides: Any) -> dict[str, Any]:
     accepted = _accepted_args(model_class(name))
     unknown = sorted(set(overrides) - set(accepted))
     if unknown:
-        raise InvalidArgumentError(
-            f"{spec.name} does not take argument(s) {unknown}; accepted: {sorted(accepted)}")
+        raise InvalidArgumentError(f"{spec.name} does not take argument(s) {unknown}; accepted: {sorted(accepted)}")
     clash = sorted(k for k in overrides if k in _ARCH_DEFINING and overrides[k] != spec.args.get(k))
     if clash:
         raise InvalidArgumentError(
             f"{clash} define the architecture {spec.name!r} and cannot be overridden; pick another name "
-            "from resnet_zoo.list_models() or build resnet_zoo.ResNet(...) directly")
+            "from resnet_zoo.list_models() or build resnet_zoo.ResNet(...) directly"
+        )
     return {**spec.args, **{k: v for k, v in overrides.items() if v is not None}}
 
 

@@ -5,9 +5,10 @@ same network lives in timm and torchvision. Builders, ``hubconf.py`` entrypoints
 and the README table are all generated from this table.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 PAPERS = {
     "resnet": "He et al. 2015, Deep Residual Learning for Image Recognition (arXiv:1512.03385)",
@@ -44,17 +45,18 @@ class ResNetSpec:
 
 # Shorthand for the rows below. Stage depths:
 R18, R34, R50, R101, R152, R200 = (2, 2, 2, 2), (3, 4, 6, 3), (3, 4, 6, 3), (3, 4, 23, 3), (3, 8, 36, 3), (3, 24, 36, 3)
-D = dict(stem_type="deep", stem_width=32, avg_down=True)      # ResNet-D: deep stem + avg-pool shortcut
-C = dict(stem_type="deep", stem_width=32)                     # ResNet-C: deep stem
-S = dict(stem_type="deep", stem_width=64)                     # ResNet-S: wide deep stem
+D = dict(stem_type="deep", stem_width=32, avg_down=True)  # ResNet-D: deep stem + avg-pool shortcut
+C = dict(stem_type="deep", stem_width=32)  # ResNet-C: deep stem
+S = dict(stem_type="deep", stem_width=64)  # ResNet-S: wide deep stem
 T = dict(stem_type="tiered", stem_width=32, avg_down=True)  # ResNet-T: tiered stem + avg-down
 RS = dict(stem_type="deep", stem_width=32, replace_stem_pool=True, avg_down=True, attention="se", se_ratio=0.25)
 
 _STEM_WORDS = {"": "7x7 stem", "deep": "deep 3x3 stem", "tiered": "tiered 3x3 stem"}
 
 
-def _v1(name: str, block: str, layers: tuple[int, ...], paper: str, *, torchvision: bool = False,
-        **args: Any) -> ResNetSpec:
+def _v1(
+    name: str, block: str, layers: tuple[int, ...], paper: str, *, torchvision: bool = False, **args: Any
+) -> ResNetSpec:
     parts = [_STEM_WORDS[args.get("stem_type", "")]]
     if args.get("avg_down"):
         parts.append("avg-down shortcut")
@@ -69,8 +71,15 @@ def _v1(name: str, block: str, layers: tuple[int, ...], paper: str, *, torchvisi
         parts.append(f"{base_width // 64}x wide bottleneck")
     depth = sum(layers) * (2 if block == "basic" else 3) + 2
     summary = f"ResNet v1, {depth} layers, {block} blocks {layers}, {', '.join(parts)}"
-    return ResNetSpec(name, "resnet", MappingProxyType(dict(block=block, layers=layers, **args)), summary,
-                      PAPERS[paper], timm_name=name, torchvision_name=name if torchvision else None)
+    return ResNetSpec(
+        name,
+        "resnet",
+        MappingProxyType(dict(block=block, layers=layers, **args)),
+        summary,
+        PAPERS[paper],
+        timm_name=name,
+        torchvision_name=name if torchvision else None,
+    )
 
 
 def _v2(name: str, layers: tuple[int, ...], *, basic: bool = False, **args: Any) -> ResNetSpec:
@@ -78,33 +87,55 @@ def _v2(name: str, layers: tuple[int, ...], *, basic: bool = False, **args: Any)
     depth = sum(layers) * (2 if basic else 3) + 2
     stem = {"": "7x7 stem", "deep": "deep 3x3 stem", "tiered": "tiered 3x3 stem"}[args.get("stem_type", "")]
     extras = ", avg-down shortcut" if args.get("avg_down") else ""
-    summary = (f"Pre-activation ResNet v2, {depth} layers, {'basic' if basic else 'bottleneck'} blocks "
-               f"{layers}, {stem}{extras}")
-    return ResNetSpec(name, "resnetv2", MappingProxyType(dict(layers=layers, channels=channels, basic=basic, **args)),
-                      summary, PAPERS["preact"], timm_name=name)
+    summary = (
+        f"Pre-activation ResNet v2, {depth} layers, {'basic' if basic else 'bottleneck'} blocks "
+        f"{layers}, {stem}{extras}"
+    )
+    return ResNetSpec(
+        name,
+        "resnetv2",
+        MappingProxyType(dict(layers=layers, channels=channels, basic=basic, **args)),
+        summary,
+        PAPERS["preact"],
+        timm_name=name,
+    )
 
 
 def _keras(name: str, layers: tuple[int, ...], v2: bool) -> ResNetSpec:
     depth = sum(layers) * 3 + 2
     if v2:
         args = dict(layers=layers, channels=(256, 512, 1024, 2048), basic=False, convention="keras")
-        summary = (f"Keras Applications' ResNet{depth}V2: pre-activation, each stage's stride on its last block, "
-                   "biased stem/projection/last convs, BN eps 1.001e-5")
+        summary = (
+            f"Keras Applications' ResNet{depth}V2: pre-activation, each stage's stride on its last block, "
+            "biased stem/projection/last convs, BN eps 1.001e-5"
+        )
     else:
         args = dict(block="bottleneck", layers=layers, convention="keras")
-        summary = (f"Keras Applications' ResNet{depth}: v1 with the stride on the first 1x1, biased convs, "
-                   "BN eps 1.001e-5")
+        summary = (
+            f"Keras Applications' ResNet{depth}: v1 with the stride on the first 1x1, biased convs, BN eps 1.001e-5"
+        )
     return ResNetSpec(name, "resnetv2" if v2 else "resnet", MappingProxyType(args), summary, PAPERS["keras"])
 
 
 def _cifar(depth: int) -> ResNetSpec:
     n = (depth - 2) // 6
     return ResNetSpec(
-        f"cifar_resnet{depth}", "cifar",
-        MappingProxyType(dict(block="basic", layers=(n, n, n), channels=(16, 32, 64), stem_type="cifar",
-                              shortcut="zero_pad", num_classes=10)),
+        f"cifar_resnet{depth}",
+        "cifar",
+        MappingProxyType(
+            dict(
+                block="basic",
+                layers=(n, n, n),
+                channels=(16, 32, 64),
+                stem_type="cifar",
+                shortcut="zero_pad",
+                num_classes=10,
+            )
+        ),
         f"CIFAR ResNet-{depth} (6n+2, n={n}): 3 stages of 16/32/64 channels, option-A zero-pad shortcuts",
-        PAPERS["resnet"] + ", section 4.2", input_size=(3, 32, 32))
+        PAPERS["resnet"] + ", section 4.2",
+        input_size=(3, 32, 32),
+    )
 
 
 SPECS: tuple[ResNetSpec, ...] = (
