@@ -22,7 +22,9 @@ def test_check_exits_non_zero_on_a_mismatch(monkeypatch, capsys):
         r = real(name, reference, seed)
         return parity.ParityResult(**{**r.__dict__, "max_abs_diff_eval": r.reference_scale * 1e-3})
 
-    monkeypatch.setattr(parity, "check_parity", broken)
+    import resnet_zoo.cli.models as cli_models
+
+    monkeypatch.setattr(cli_models, "check_parity", broken)
     assert main(["check", "--names", "resnet18"]) == 1
     captured = capsys.readouterr()
     assert "MISMATCH" in captured.out and "resnet18" in captured.err
