@@ -77,3 +77,19 @@ def test_readme_benchmark_table_is_the_last_run():
     assert table == (REPO / "benchmarks" / "results" / "latest.md").read_text()
     results = json.loads((REPO / "benchmarks" / "results" / "latest.json").read_text())
     assert results["settings"]["repeats"] >= 5 and "targets" in results
+
+
+def test_readme_layout_table_names_every_module():
+    table = README[README.index("## Layout\n") : README.index("## Variants\n")]
+    package = REPO / "resnet_zoo"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        folder = f"`resnet_zoo/{rel.parent}/`"
+        named = f"`{rel.name}`" in table or f"`resnet_zoo/{rel}`" in table or f", `{rel.name}`" in table
+        if rel.parent != Path(".") and folder in table and (named or rel.name == "__init__.py"):
+            continue
+        if rel.parent == Path(".") and (named or rel.name == "__main__.py"):
+            continue
+        missing.append(str(rel))
+    assert missing == [], f"README's Layout table does not name {missing}"

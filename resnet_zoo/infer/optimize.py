@@ -12,8 +12,10 @@ _BN = nn.modules.batchnorm._BatchNorm
 
 
 @torch.no_grad()
-def fold_conv_bn(conv: nn.Conv2d, bn: _BN) -> None:
+def fold_conv_bn(conv: nn.Module, bn: _BN) -> None:
     """Fold an eval-mode BN that directly follows ``conv`` into conv's weight and bias."""
+    assert isinstance(conv, nn.Conv2d), f"BN folding needs a Conv2d, got {type(conv).__name__}"
+    assert bn.running_var is not None and bn.running_mean is not None, "BN folding needs running statistics"
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     conv.weight.mul_(scale.view(-1, 1, 1, 1).to(conv.weight.dtype))
     bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
@@ -21,25 +23,26 @@ def fold_conv_bn(conv: nn.Conv2d, bn: _BN) -> None:
     conv.bias = nn.Parameter(new_bias.to(conv.weight.dtype))
 
 
-def conv_bn_pairs(model: nn.Module) -> list[tuple[nn.Conv2d, nn.Module, str]]:
+def conv_bn_pairs(model: nn.Module) -> list[tuple[nn.Module, nn.Module, str]]:
     """Every (conv, BN owner, BN attribute name) where the BN is applied directly to the conv's output.
 
     Two sources, both exact by construction: consecutive Conv2d -> BatchNorm inside an
     ``nn.Sequential`` (which applies them in order), and the (conv, bn) names each block or model
     class declares in ``conv_bn_pairs`` (its forward applies that BN to that conv's output).
     """
-    pairs = []
+    pairs: list[tuple[nn.Module, nn.Module, str]] = []
     for parent in model.modules():
         if isinstance(parent, nn.Sequential):
             names = list(parent._modules)
             for a, b in zip(names, names[1:]):
-                if isinstance(parent._modules[a], nn.Conv2d) and isinstance(parent._modules[b], _BN):
-                    pairs.append((parent._modules[a], parent, b))
+                conv, bn = parent._modules[a], parent._modules[b]
+                if isinstance(conv, nn.Conv2d) and isinstance(bn, _BN):
+                    pairs.append((conv, parent, b))
         for conv_name, bn_name in getattr(type(parent), "conv_bn_pairs", ()):
-            conv = parent.get_submodule(conv_name)
-            if isinstance(conv, nn.Sequential):  # a deep stem: its last conv feeds the BN
-                conv = list(conv.children())[-1]
-            pairs.append((conv, parent, bn_name))
+            target = parent.get_submodule(conv_name)
+            if isinstance(target, nn.Sequential):  # a deep stem: its last conv feeds the BN
+                target = list(target.children())[-1]
+            pairs.append((target, parent, bn_name))
     return pairs
 
 
@@ -73,4 +76,4 @@ def optimize_for_inference(
     out: nn.Module = model
     if channels_last:
         out = ChannelsLast(model.to(memory_format=torch.channels_last))
-    return torch.compile(out) if compile else out
+    return torch.compile(out) if compile else out  # type: ignore[return-value]  # a compiled module is a module

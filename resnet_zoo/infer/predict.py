@@ -51,7 +51,8 @@ def load_predictor(model_ref: str, hub_dir: str | None = None) -> Predictor:
                 "with its config.json), a weight tag or an architecture name"
             )
         config = json.loads(config_file.read_text())
-        pre = Preprocessing(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["preprocessing"].items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config["preprocessing"].items()}
+        pre = Preprocessing(**fields)
         model = create_model(config["architecture"], pretrained=str(path))
         return Predictor(model, eval_transform(pre), list(config["class_names"]))
     local = hub_dir_from_env(hub_dir)

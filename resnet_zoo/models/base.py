@@ -13,7 +13,7 @@ from ..errors import InvalidArgumentError
 from ..nn.checks import check_head_args
 from ..nn.layers import GlobalPool
 
-Tap = list[Callable[[torch.Tensor], torch.Tensor]]
+Tap = Sequence[Callable[[torch.Tensor], torch.Tensor]]
 
 
 def run_blocks(
@@ -92,6 +92,10 @@ class ResNetBase(nn.Module):
 
     # -- features -------------------------------------------------------------------------------
     def feature_taps(self) -> list[Tap]:
+        raise NotImplementedError
+
+    def group_modules(self, group: str) -> list[nn.Module]:
+        """The modules of one freezable group (see :meth:`group_names`)."""
         raise NotImplementedError
 
     def group_names(self) -> list[str]:

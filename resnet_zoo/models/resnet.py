@@ -291,7 +291,7 @@ class ResNet(ResNetBase):
 
     def _make_stages(
         self,
-        block_cls: type,
+        block_cls: type[BasicBlock] | type[Bottleneck],
         layers: Sequence[int],
         channels: Sequence[int],
         inplanes: int,

@@ -10,7 +10,7 @@ BatchNorm keys, so here a BatchNorm2d and a separate ReLU load the same checkpoi
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn as nn
@@ -139,7 +139,7 @@ class PreActBottleneck(nn.Module):
 
 
 class ResNetStage(nn.Module):
-    def __init__(self, blocks: list[nn.Module]) -> None:
+    def __init__(self, blocks: Sequence[nn.Module]) -> None:
         super().__init__()
         self.blocks = nn.Sequential(*blocks)
 
@@ -338,7 +338,7 @@ class ResNetV2(ResNetBase):
         for name, m in self.named_modules():
             if isinstance(m, nn.Conv2d) and name == "head.fc":
                 nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
+                nn.init.zeros_(m.bias)  # type: ignore[arg-type]  # a classifier conv has a bias
             elif isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             elif zero_init_last and isinstance(m, (PreActBasic, PreActBottleneck)):
@@ -349,7 +349,7 @@ class ResNetV2(ResNetBase):
         pooling = ("pad", "pool")
         stem = [m for name, m in self.stem.named_children() if name not in pooling]
         pool = [m for name, m in self.stem.named_children() if name in pooling]
-        stages = [list(stage.blocks) for stage in self.stages]
+        stages = [list(cast(ResNetStage, stage).blocks) for stage in self.stages]
         return [stem, [*pool, *stages[0]], *stages[1:]]
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -359,7 +359,7 @@ class ResNetV2(ResNetBase):
         return ResNetStage([])
 
     def prune_trunk_end(self) -> None:
-        self.norm = nn.Identity()
+        self.norm = nn.Identity()  # type: ignore[assignment]  # the final norm is dropped with the head
 
     def group_modules(self, group: str) -> list[nn.Module]:
         if group == "stem":

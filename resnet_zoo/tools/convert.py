@@ -101,7 +101,7 @@ def origin_state_dict(weight: Weights, source: str, seed: int = 0) -> OriginWeig
             interop.KerasLogits(model),
         )
     ref = interop.transformers_reference(weight, None) if library == "transformers" else timm_reference(weight, None)
-    model = randomize_(ref.model if library == "transformers" else ref, seed=rng_seed)
+    model = randomize_(ref.model if isinstance(ref, interop.LogitsOf) else ref, seed=rng_seed)
     return OriginWeights(
         {k: v.contiguous() for k, v in model.state_dict().items()}, weight.origin.format, f"synthetic (seed {seed})"
     )

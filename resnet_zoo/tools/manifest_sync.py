@@ -69,7 +69,7 @@ def timm_entries(results: dict[str, list[ReportedAccuracy]]) -> list[Weights]:
         arch, _, tag = name.partition(".")
         if arch not in registered:
             continue
-        cfg = get_pretrained_cfg(name).to_dict()
+        cfg = get_pretrained_cfg(name).to_dict()  # type: ignore[union-attr]  # listed by timm: it has one
         url = cfg.get("url") or ""
         test_size = cfg.get("test_input_size")
         entries.append(
@@ -77,7 +77,7 @@ def timm_entries(results: dict[str, list[ReportedAccuracy]]) -> list[Weights]:
                 name=name,
                 arch=arch,
                 tag=tag,
-                default=list(_model_default_cfgs[arch].tags)[0] == tag,
+                default=list(_model_default_cfgs[arch].tags)[0] == tag,  # type: ignore[attr-defined]  # timm's DefaultCfg
                 num_classes=cfg["num_classes"],
                 label_set=LABEL_SETS.get(cfg["num_classes"], f"{cfg['num_classes']}-classes"),
                 preprocessing=Preprocessing(

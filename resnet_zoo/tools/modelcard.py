@@ -44,6 +44,11 @@ def write_config(spec: Weights, path: Path) -> None:
 
 
 def write_model_card(spec: Weights, repo_id: str, path: Path) -> None:
+    """The repo's README.md: Hub metadata (model-index from the reported accuracy) and the text."""
+    ModelCard(f"---\n{card_data(spec).to_yaml()}\n---\n{card_body(spec, repo_id)}").save(path)
+
+
+def card_data(spec: Weights) -> ModelCardData:
     results = [
         EvalResult(
             task_type="image-classification",
@@ -59,7 +64,7 @@ def write_model_card(spec: Weights, repo_id: str, path: Path) -> None:
         for r in spec.reported
         for k, value in ((1, r.top1), (5, r.top5))
     ]
-    data = ModelCardData(
+    return ModelCardData(
         library_name="resnet_zoo",
         license=spec.license if spec.license != "unknown" else None,
         tags=["image-classification", "resnet_zoo", "timm", spec.arch],
@@ -67,6 +72,9 @@ def write_model_card(spec: Weights, repo_id: str, path: Path) -> None:
         model_name=spec.name if results else None,
         eval_results=results or None,
     )
+
+
+def card_body(spec: Weights, repo_id: str) -> str:
     acc = "\n".join(f"| {r.img_size} | {r.top1:.3f} | {r.top5:.3f} | {r.crop_pct} |" for r in spec.reported)
     pre = spec.preprocessing
     body = f"""
@@ -110,4 +118,4 @@ import torch
 model = torch.hub.load("<owner>/resnet_zoo", "{spec.arch}", pretrained=True, weights="{spec.tag}")
 ```
 """
-    ModelCard(f"---\n{data.to_yaml()}\n---\n{body}").save(path)
+    return body

@@ -26,7 +26,7 @@ def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
     """
     gen = torch.Generator().manual_seed(seed)
     for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None and m.running_var is not None:
             n = m.num_features
             m.weight.copy_(torch.rand(n, generator=gen) * 0.5 + 0.5)
             m.bias.copy_(torch.randn(n, generator=gen) * 0.1)

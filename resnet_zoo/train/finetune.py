@@ -1,7 +1,6 @@
 """``resnet-zoo finetune``: fine-tune any registered model, from any of its weights or from
 scratch, on an image folder or the built-in digits; one process or many under torchrun (DDP)."""
 
-import hashlib
 import json
 import logging
 import math
@@ -16,17 +15,16 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-from safetensors.torch import save_file
 
-from ..errors import IncompatibleCheckpointError, InvalidArgumentError
+from ..errors import InvalidArgumentError
 from ..factory import create_model
 from ..naming import split_name
-from ..version import __version__
-from ..weights.load import read_state_dict, resolve_weight_name
+from ..weights.load import resolve_weight_name
 from ..weights.manifest import Weights, get_weights
 from ..weights.transforms import Preprocessing, eval_transform
 from ..zoo import get_spec
 from .augment import TrainTransform
+from .checkpoint import CHECKPOINT_CONFIG, resume, save_checkpoint, weights_digest
 from .datasets import ImageDataset, Split, load_digits_split, load_image_folder
 from .tuning import freeze, param_groups
 
@@ -36,7 +34,6 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 DIGITS_PREPROCESSING = Preprocessing(
     input_size=(1, 32, 32), interpolation="bilinear", mean=(0.5,), std=(0.5,), crop_pct=1.0
 )
-CHECKPOINT_CONFIG = "config.json"
 
 
 @dataclass
@@ -146,62 +143,11 @@ def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, tota
 # -- checkpoints -------------------------------------------------------------------------------
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-
-
-def save_checkpoint(
-    folder: Path, model: nn.Module, cfg: FinetuneConfig, classes: list[str], pre: Preprocessing, metrics: dict[str, Any]
-) -> None:
-    """``model.safetensors`` (loadable by ``create_model(arch, pretrained=path)``) + ``config.json``."""
-    arch = split_name(cfg.model)[0]
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in _unwrap(model).state_dict().items()}
-    tmp = folder / ".model.safetensors.tmp"
-    save_file(
-        state,
-        str(tmp),
-        metadata={
-            "format": "pt",
-            "arch": arch,
-            "tag": f"{arch}.finetuned",
-            "source": f"resnet-zoo finetune from {cfg.pretrained or 'scratch'}",
-            "converter": f"resnet_zoo {__version__}",
-        },
-    )
-    os.replace(tmp, folder / "model.safetensors")
-    config = {
-        "architecture": arch,
-        "num_classes": len(classes),
-        "class_names": classes,
-        "preprocessing": _jsonable(asdict(pre)),
-        "label_set": "custom",
-        "finetune": {k: v for k, v in asdict(cfg).items() if k not in ("progress",)},
-        "metrics": metrics,
-    }
-    (folder / CHECKPOINT_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
-
-def weights_digest(model: nn.Module) -> str:
-    h = hashlib.sha256()
-    for k, v in sorted(_unwrap(model).state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-# -- the loop ----------------------------------------------------------------------------------
-
-
 def evaluate(
     model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, autocast: Any
 ) -> tuple[float, float]:
     model.eval()
-    loss_sum, correct, seen = 0.0, 0, 0
+    loss_sum, correct, seen = 0.0, 0.0, 0.0
     with torch.no_grad():
         for x, y in loader:
             x, y = x.to(device), y.to(device)
@@ -231,7 +177,7 @@ def _make_loaders(cfg: FinetuneConfig, train_split: Split, val_split: Split, pre
     train_sampler: torch.utils.data.Sampler
     if world > 1:
         train_sampler = torch.utils.data.DistributedSampler(train_ds, shuffle=True, seed=cfg.seed)
-        val_sampler = torch.utils.data.DistributedSampler(val_ds, shuffle=False)
+        val_sampler: torch.utils.data.Sampler | None = torch.utils.data.DistributedSampler(val_ds, shuffle=False)
     else:
         train_sampler = torch.utils.data.RandomSampler(train_ds, generator=torch.Generator().manual_seed(cfg.seed))
         val_sampler = None
@@ -293,17 +239,63 @@ def _record_epoch(
         f.write(json.dumps(metrics) + "\n")
     if metrics["val_acc"] > best["val_acc"]:
         best = metrics
-        save_checkpoint(out / "best", model, cfg, classes, pre, metrics)
-    save_checkpoint(out / "last", model, cfg, classes, pre, metrics)
+        save_checkpoint(out / "best", model, asdict(cfg), classes, pre, metrics)
+    save_checkpoint(out / "last", model, asdict(cfg), classes, pre, metrics)
     torch.save({**state, "best": best}, out / "last" / "train_state.pt")
     return best
+
+
+@dataclass
+class RunState:
+    """What every epoch of one run uses."""
+
+    cfg: FinetuneConfig
+    model: nn.Module
+    loaders: Loaders
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    autocast: Any
+    device: torch.device
+    rank: int
+    world: int
+
+
+def _one_epoch(rs: RunState, epoch: int) -> dict[str, Any]:
+    """Train one epoch, evaluate, and return the epoch's metrics (summed over every rank)."""
+    from tqdm.auto import tqdm
+
+    if isinstance(rs.loaders.train_sampler, torch.utils.data.DistributedSampler):
+        rs.loaders.train_sampler.set_epoch(epoch)
+    bar = tqdm(
+        rs.loaders.train,
+        total=rs.loaders.steps_per_epoch,
+        desc=f"epoch {epoch + 1}/{rs.cfg.epochs}",
+        unit="batch",
+        disable=not rs.cfg.progress or rs.rank != 0,
+        leave=False,
+    )
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=rs.cfg.label_smoothing)
+    started = time.perf_counter()
+    totals = _train_epoch(rs.model, rs.loaders, rs.optimizer, rs.scheduler, loss_fn, rs.autocast, rs.device, bar)
+    loss_sum, correct, seen = _all_sum(list(totals), rs.device)
+    elapsed = time.perf_counter() - started
+    val_loss, val_acc = evaluate(rs.model, rs.loaders.val, rs.device, rs.autocast)
+    return {
+        "epoch": epoch + 1,
+        "train_loss": round(loss_sum / seen, 5),
+        "train_acc": round(correct / seen, 5),
+        "val_loss": round(val_loss, 5),
+        "val_acc": round(val_acc, 5),
+        "lr": rs.optimizer.param_groups[0]["lr"],
+        "images_per_s": round(seen / elapsed, 1),
+        "seconds": round(elapsed, 2),
+        "world_size": rs.world,
+    }
 
 
 def run(cfg: FinetuneConfig) -> dict[str, Any]:
     """Train; return the best epoch's metrics. Rank 0 writes ``out/``: ``best/`` and ``last/``
     checkpoints, ``metrics.jsonl``; every rank ends with the same weights."""
-    from tqdm.auto import tqdm
-
     check_config(cfg)
     rank, world, device = _init_distributed()
     random.seed(cfg.seed + rank)
@@ -320,11 +312,10 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
     scheduler = cosine_with_warmup(optimizer, round(cfg.warmup_epochs * steps), cfg.epochs * steps)
     start_epoch, best = 0, {"val_acc": -1.0}
     if cfg.resume and (out / "last" / "train_state.pt").exists():
-        start_epoch, best = _resume(model, optimizer, scheduler, out, cfg)
+        start_epoch, best = resume(model, optimizer, scheduler, out, cfg.model)
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    autocast = _autocast_for(cfg, device)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    run_state = RunState(cfg, model, loaders, optimizer, scheduler, _autocast_for(cfg, device), device, rank, world)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         logger.info(
@@ -335,32 +326,7 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
             skipped,
         )
     for epoch in range(start_epoch, cfg.epochs):
-        if isinstance(loaders.train_sampler, torch.utils.data.DistributedSampler):
-            loaders.train_sampler.set_epoch(epoch)
-        bar = tqdm(
-            loaders.train,
-            total=steps,
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            unit="batch",
-            disable=not cfg.progress or rank != 0,
-            leave=False,
-        )
-        started = time.perf_counter()
-        totals = _train_epoch(model, loaders, optimizer, scheduler, loss_fn, autocast, device, bar)
-        loss_sum, correct, seen = _all_sum(list(totals), device)
-        elapsed = time.perf_counter() - started
-        val_loss, val_acc = evaluate(model, loaders.val, device, autocast)
-        metrics = {
-            "epoch": epoch + 1,
-            "train_loss": round(loss_sum / seen, 5),
-            "train_acc": round(correct / seen, 5),
-            "val_loss": round(val_loss, 5),
-            "val_acc": round(val_acc, 5),
-            "lr": optimizer.param_groups[0]["lr"],
-            "images_per_s": round(seen / elapsed, 1),
-            "seconds": round(elapsed, 2),
-            "world_size": world,
-        }
+        metrics = _one_epoch(run_state, epoch)
         if rank == 0:
             state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
             best = _record_epoch(out, model, cfg, classes, pre, metrics, best, state)
@@ -377,23 +343,6 @@ class _no_autocast:
 
     def __exit__(self, *exc: Any) -> None:
         return None
-
-
-def _resume(
-    model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, out: Path, cfg: FinetuneConfig
-) -> tuple[int, dict[str, Any]]:
-    config = json.loads((out / "last" / CHECKPOINT_CONFIG).read_text())
-    arch = config["architecture"]
-    if arch != split_name(cfg.model)[0]:
-        raise IncompatibleCheckpointError(
-            f"{out}/last holds a {arch!r} checkpoint, not {cfg.model!r}; use another --out or the same --model"
-        )
-    model.load_state_dict(read_state_dict(out / "last" / "model.safetensors"), strict=True)
-    state = torch.load(out / "last" / "train_state.pt", weights_only=True)
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    logger.info("resumed from %s after epoch %d", out / "last", state["epoch"])
-    return int(state["epoch"]), state["best"]
 
 
 def check_config(cfg: FinetuneConfig) -> None:

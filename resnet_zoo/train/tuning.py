@@ -33,6 +33,7 @@ def freeze(model: nn.Module, up_to: str | None = None) -> nn.Module:
     """
     groups = _groups(model)
     assert isinstance(model, ResNetBase)
+    assert isinstance(model, ResNetBase)
     last = _resolve_group(model, up_to) if up_to is not None else len(groups) - 2
     frozen_norms = []
     for group in groups[: last + 1]:

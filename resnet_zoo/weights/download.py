@@ -35,7 +35,7 @@ def hf_download(repo_id: str, filename: str, revision: str | None, tag: str) -> 
         RepositoryNotFoundError,
     )
 
-    unavailable = (
+    unavailable: tuple[type[BaseException], ...] = (
         EntryNotFoundError,
         RepositoryNotFoundError,
         LocalEntryNotFoundError,

@@ -58,10 +58,11 @@ def fetch_weights(
     """Find the bytes of ``weight`` along ``sources`` (in the order of ``SOURCES``), verifying every
     file that has a pinned hash (``verify=True``: rehash even when the record says it is good)."""
     tried: list[str] = []
+    path: Path | None
     if weight.storage == "bundled" and "bundled" in sources:
-        path = bundled_path(weight)
+        bundled = bundled_path(weight)
         return WeightFile(
-            path, "resnet_zoo", "bundled", verify_file(path, weight.bundled_sha256, weight.name, force=verify)
+            bundled, "resnet_zoo", "bundled", verify_file(bundled, weight.bundled_sha256, weight.name, force=verify)
         )
     location = weight.hub
     if hub_dir is not None and location.published and "local hub" in sources:

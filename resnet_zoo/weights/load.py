@@ -129,7 +129,7 @@ def load_into(
             raise IncompatibleCheckpointError(
                 f"{weight_name}: missing keys {stray[:8]}, unexpected keys {result.unexpected_keys[:8]}"
             )
-        model.reset_classifier(wanted_classes)
+        model.reset_classifier(wanted_classes)  # type: ignore[operator]  # every zoo model has it
     leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if leftover:
         raise IncompatibleCheckpointError(f"{weight_name}: no weights for {leftover[:8]}")
@@ -148,7 +148,8 @@ def assign_exact(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> bool:
                 if current is not None and attr not in getattr(module, "_non_persistent_buffers_set", ()):
                     owners[prefix + attr] = (store, attr, current)
     if owners.keys() != state_dict.keys() or any(
-        tuple(owners[k][2].shape) != tuple(v.shape) for k, v in state_dict.items()
+        tuple(owners[k][2].shape) != tuple(v.shape)  # type: ignore[union-attr]  # None entries are skipped above
+        for k, v in state_dict.items()
     ):
         return False
     for key, tensor in state_dict.items():

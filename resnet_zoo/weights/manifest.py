@@ -302,8 +302,8 @@ def get_weights(name: str, manifest: str | None = None) -> Weights:
         )
     close = difflib.get_close_matches(name, list(weights), n=5, cutoff=0.6)
     arch_tags = [n for n in weights if n.startswith(name.split(".")[0] + ".")][:5]
-    hint = close or arch_tags
+    suggestions = close or arch_tags
     raise UnknownModelError(
         f"unknown weight {name!r}"
-        + (f"; did you mean {', '.join(hint)}?" if hint else "; see resnet_zoo.list_pretrained()")
+        + (f"; did you mean {', '.join(suggestions)}?" if suggestions else "; see resnet_zoo.list_pretrained()")
     )

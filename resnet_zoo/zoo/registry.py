@@ -8,7 +8,7 @@ import difflib
 import fnmatch
 import inspect
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -60,9 +60,8 @@ def model_class(name: str) -> type[ResNetBase]:
     return _FAMILY_CLASSES[get_spec(name).family]
 
 
-@cache
-def _accepted_args(cls: type[ResNetBase]) -> tuple[str, ...]:
-    return tuple(p for p in inspect.signature(cls.__init__).parameters if p != "self")
+def _accepted_args(cls: type) -> tuple[str, ...]:
+    return tuple(inspect.signature(cls).parameters)
 
 
 def model_args(name: str, **overrides: Any) -> dict[str, Any]:
@@ -85,7 +84,7 @@ def build_model(name: str, **overrides: Any) -> ResNetBase:
     """Build the architecture ``name`` (random init; inside ``meta_device()``, no init at all)."""
     spec = get_spec(name)
     model = model_class(name)(**model_args(name, **overrides))
-    model.arch_name = spec.name
+    model.arch_name = spec.name  # type: ignore[assignment]  # a plain str attribute, not a submodule
     return model
 
 

@@ -45,11 +45,13 @@ class ResNetSpec:
 
 # Shorthand for the rows below. Stage depths:
 R18, R34, R50, R101, R152, R200 = (2, 2, 2, 2), (3, 4, 6, 3), (3, 4, 6, 3), (3, 4, 23, 3), (3, 8, 36, 3), (3, 24, 36, 3)
-D = dict(stem_type="deep", stem_width=32, avg_down=True)  # ResNet-D: deep stem + avg-pool shortcut
-C = dict(stem_type="deep", stem_width=32)  # ResNet-C: deep stem
-S = dict(stem_type="deep", stem_width=64)  # ResNet-S: wide deep stem
-T = dict(stem_type="tiered", stem_width=32, avg_down=True)  # ResNet-T: tiered stem + avg-down
-RS = dict(stem_type="deep", stem_width=32, replace_stem_pool=True, avg_down=True, attention="se", se_ratio=0.25)
+D: dict[str, Any] = dict(stem_type="deep", stem_width=32, avg_down=True)  # ResNet-D: deep stem + avg-pool shortcut
+C: dict[str, Any] = dict(stem_type="deep", stem_width=32)  # ResNet-C: deep stem
+S: dict[str, Any] = dict(stem_type="deep", stem_width=64)  # ResNet-S: wide deep stem
+T: dict[str, Any] = dict(stem_type="tiered", stem_width=32, avg_down=True)  # ResNet-T: tiered stem + avg-down
+RS: dict[str, Any] = dict(
+    stem_type="deep", stem_width=32, replace_stem_pool=True, avg_down=True, attention="se", se_ratio=0.25
+)
 
 _STEM_WORDS = {"": "7x7 stem", "deep": "deep 3x3 stem", "tiered": "tiered 3x3 stem"}
 
