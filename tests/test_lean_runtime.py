@@ -49,9 +49,10 @@ REFUSED = (
 
 def export_raw_digits(out: Path, limit: int = 40) -> None:
     """Held-out digits as PNGs and as raw 32x32 gray bytes (the same pixels, for a Pillow-free reader)."""
+    from PIL import Image
+
     from resnet_zoo.train.datasets import export_digits
     from resnet_zoo.weights.transforms import resample
-    from PIL import Image
 
     export_digits(out, split="test", limit=limit)
     for png in out.glob("*/*.png"):
