@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+# what torch itself imports is torch's business (torch.hub takes tqdm when it is installed)
+LOADED_BY_TORCH = frozenset(m.split(".")[0] for m in sys.modules)
 OPTIONAL = (
     "numpy",
     "PIL",
@@ -70,6 +72,9 @@ def main() -> int:
         pngs = sorted(args.digits.glob("*/*.png"))
         pil_equal = torch.allclose(torch.stack([transform(Image.open(p)) for p in pngs]), x, atol=1e-6)
     hub_model = resnet_zoo.create_model(args.hub_tag, pretrained=True, hub_dir=args.hub_dir)
+    allowed = ({"PIL"} if args.with_pil else set()) | LOADED_BY_TORCH
+    # measured before torch.hub runs: torch.hub imports tqdm itself for its progress bars when it is installed
+    loaded_optional = sorted(m for m in OPTIONAL if m in sys.modules and m not in allowed)
     hub_entry = torch.hub.load(args.repo, "cifar_resnet20", source="local", trust_repo=True, pretrained=True)
     with torch.no_grad():
         same = torch.equal(hub_entry.eval()(x), model(x))
@@ -78,8 +83,6 @@ def main() -> int:
     with torch.device("meta"):
         built = [torch.hub.load(args.repo, name, source="local", trust_repo=True) for name in entrypoints]
     entrypoints = [n for n, m in zip(entrypoints, built) if isinstance(m, resnet_zoo.ResNetBase)]
-    allowed = {"PIL"} if args.with_pil else set()
-    loaded_optional = sorted(m for m in OPTIONAL if m in sys.modules and m not in allowed)
     report = {
         "digits": len(labels),
         "correct": correct,
