@@ -11,8 +11,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from ..errors import DownloadError, IntegrityError
 from .cache import file_digest, is_offline, quarantine, resnet_zoo_cache_dir, sha256_file
 
@@ -110,6 +108,8 @@ def url_download(
 
 
 def _download(url: str, dest: Path, tag: str, hash_prefix: str, retry: RetryPolicy, md5: str = "") -> Path | None:
+    import requests  # the network stack is imported on first download, as huggingface_hub's above
+
     started = time.monotonic()
     last: Exception | None = None
     attempt = 0
