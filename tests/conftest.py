@@ -38,3 +38,26 @@ def assert_parity(result) -> None:
     assert result.reference_scale > 0 and result.params == result.reference_params, result
     assert result.max_abs_diff_eval <= RTOL * result.reference_scale, result
     assert result.max_abs_diff_train <= RTOL * result.reference_scale, result
+
+
+# One representative per family stays in the fast subset (pytest -m "not slow"); the rest of a sweep
+# over every variant is marked slow. The README's test command runs both.
+FAST_REPRESENTATIVES = {
+    "resnet18",
+    "resnet50d",
+    "resnet10t",
+    "resnext50_32x4d",
+    "seresnext26t_32x4d",
+    "ecaresnet26t",
+    "resnetrs50",
+    "resnetv2_18d",
+    "resnetv2_50t",
+    "resnet50_keras",
+    "resnet50v2_keras",
+    "cifar_resnet20",
+}
+
+
+def sweep(names, fast=FAST_REPRESENTATIVES):
+    """``names`` as pytest params, all but the representatives marked slow."""
+    return [n if n in fast else pytest.param(n, marks=pytest.mark.slow) for n in names]

@@ -5,7 +5,7 @@ import warnings
 import pytest
 import timm
 import torch
-from conftest import max_rel_diff
+from conftest import max_rel_diff, sweep
 
 import resnet_zoo
 from resnet_zoo.tools.parity import randomize_
@@ -13,7 +13,7 @@ from resnet_zoo.tools.parity import randomize_
 ALL = resnet_zoo.list_models()
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", sweep(ALL))
 def test_features_only_for_every_arch(name):
     info = resnet_zoo.model_info(name)
     size = info.input_size[1]

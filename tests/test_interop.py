@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from conftest import max_rel_diff
+from conftest import max_rel_diff, sweep
 
 import resnet_zoo
 from resnet_zoo import IncompatibleCheckpointError
@@ -51,7 +51,7 @@ def write_legacy_h5(model, path) -> None:
                 group[name] = np.asarray(keras.ops.convert_to_numpy(w))
 
 
-@pytest.mark.parametrize("arch", KERAS)
+@pytest.mark.parametrize("arch", sweep(KERAS))
 def test_keras_model_and_h5_import_match_keras(arch, tmp_path):
     model = randomize_keras_(keras_model(arch, SHAPE[2:] + (3,)), seed=1)
     x = torch.randn(*SHAPE, generator=torch.Generator().manual_seed(0))

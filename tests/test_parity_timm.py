@@ -4,7 +4,7 @@ outputs (eval and train mode) with timm's randomised weights loaded strictly."""
 import pytest
 import timm
 import torch
-from conftest import assert_parity, max_rel_diff
+from conftest import assert_parity, max_rel_diff, sweep
 
 import resnet_zoo
 from resnet_zoo.tools.parity import RTOL, check_parity, has_reference, randomize_
@@ -18,12 +18,12 @@ def test_every_non_cifar_name_has_a_timm_counterpart():
     assert set(TIMM_NAMES) <= set(timm.list_models())
 
 
-@pytest.mark.parametrize("name", TIMM_NAMES)
+@pytest.mark.parametrize("name", sweep(TIMM_NAMES))
 def test_outputs_match_timm(name):
     assert_parity(check_parity(name, "timm"))
 
 
-@pytest.mark.parametrize("name", TIMM_NAMES)
+@pytest.mark.parametrize("name", sweep(TIMM_NAMES))
 def test_state_dict_and_feature_info_match_timm(name):
     with torch.device("meta"):
         ref = timm.create_model(name)
@@ -47,7 +47,7 @@ GRAD_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("name", GRAD_NAMES)
+@pytest.mark.parametrize("name", sweep(GRAD_NAMES, fast={"resnet50d", "resnetv2_18d"}))
 def test_gradients_match_timm(name, odd_input):
     ref = randomize_(timm.create_model(name)).train()
     ours = resnet_zoo.create_model(name).train()
