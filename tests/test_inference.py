@@ -32,7 +32,7 @@ from resnet_zoo.tools.parity import randomize_
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_optimized_outputs_within_1e4(name, channels_last, odd_input):
     model = randomize_(resnet_zoo.create_model(name)).eval()
-    optimized = resnet_zoo.optimize_for_inference(model, channels_last=channels_last)
+    optimized = resnet_zoo.optimize_for_inference(model, channels_last=channels_last, compile=False)
     with torch.no_grad():
         assert max_rel_diff(optimized(odd_input), model(odd_input)) <= 1e-4
     bns = [m for m in optimized.modules() if isinstance(m, torch.nn.BatchNorm2d)]
