@@ -22,6 +22,8 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, dict[str, float], str
         rows.append(("eager throughput, fp32", key, {k: v[k]["images_per_s"] for k in IMPLS if k in v}, "img/s"))
     for key, v in results["optimized"].items():
         rows.append(("optimised inference", key, {k: val["images_per_s"] for k, val in v.items()}, "img/s"))
+    for key, v in results.get("precision", {}).items():
+        rows.append(("fp32 / bf16 / int8 (CPU)", key, {k: val["images_per_s"] for k, val in v.items()}, "img/s"))
     imp = results["import"]
     rows.append(("import cost", "python -c 'import X'", {k: imp[k]["median"] * 1000 for k in imp}, "ms"))
     gpu = results.get("gpu", {})
@@ -40,7 +42,7 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, dict[str, float], str
 
 def _ratio(values: dict[str, float], unit: str) -> str:
     ours = next((v for k, v in values.items() if k.startswith("resnet_zoo")), None)
-    theirs = values.get("timm") or values.get("timm eager")
+    theirs = values.get("timm") or values.get("timm eager") or values.get("timm fp32 eager")
     if ours is None or not theirs:
         return "-"
     if unit == "img/s":
@@ -51,6 +53,9 @@ def _ratio(values: dict[str, float], unit: str) -> str:
 
 def terminal_table(results: dict[str, Any]) -> str:
     lines = [f"machine: {results['machine']}"]
+    flags = results["machine"].get("cpu_flags", {})
+    if flags:
+        lines.append("cpu flags: " + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in flags.items()))
     for section, case, values, unit in _rows(results):
         cells = ", ".join(f"{k} {v:.3g}" for k, v in values.items())
         lines.append(f"{section:<38} {case:<30} {unit:<12} {cells}  [{_ratio(values, unit)}]")
@@ -64,7 +69,9 @@ def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     out = [
         f"Measured {results['started']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']} with "
-        f"{m['torch_threads']} threads, GPU: {m['gpu']}); medians of {results['settings']['repeats']} repeats "
+        f"{m['torch_threads']} threads, GPU: {m['gpu']}; CPU flags: "
+        f"{', '.join(k for k, v in m.get('cpu_flags', {}).items() if v) or 'not read'}); "
+        f"medians of {results['settings']['repeats']} repeats "
         "after warm-up, implementations interleaved. Command: `python -m benchmarks.run`.",
         "",
         "| measurement | case | unit | resnet_zoo | timm | torchvision | other | ratio |",
@@ -72,16 +79,33 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for section, case, values, unit in _rows(results):
         ours = next((f"{v:.3g}" for k, v in values.items() if k.startswith("resnet_zoo")), "-")
-        timm = next((f"{v:.3g}" for k, v in values.items() if k in ("timm", "timm eager")), "-")
+        timm = next((f"{v:.3g}" for k, v in values.items() if k in ("timm", "timm eager", "timm fp32 eager")), "-")
         tv = f"{values['torchvision']:.3g}" if "torchvision" in values else "-"
         other = "; ".join(
             f"{k} {v:.3g}"
             for k, v in values.items()
-            if k not in ("resnet_zoo", "timm", "timm eager", "torchvision", "resnet_zoo optimize_for_inference")
+            if k
+            not in (
+                "resnet_zoo",
+                "timm",
+                "timm eager",
+                "timm fp32 eager",
+                "torchvision",
+                "resnet_zoo optimize_for_inference",
+            )
         )
         out.append(
             f"| {section} | {case} | {unit} | {ours} | {timm} | {tv} | {other or '-'} | {_ratio(values, unit)} |"
         )
+    digits = results.get("digits_accuracy", {})
+    if digits:
+        out += ["", "| digits held-out top-1 (450 images) | top-1 | build s |", "|---|---:|---:|"]
+        out += [f"| {k} | {v['top1']:.4f} | {v['build_seconds']:.1f} |" for k, v in digits.items()]
+    for key, v in results.get("precision", {}).items():
+        builds = "; ".join(
+            f"{k.split()[1]} {val['build_seconds']:.1f} s" for k, val in v.items() if val["build_seconds"]
+        )
+        out.append(f"\nBuild (fold + quantise + compile) for {key}: {builds}.")
     out += ["", "| target | measured | target |", "|---|---:|---|"]
     for name, t in results["targets"].items():
         out.append(f"| {name} | {t['ratio']:.3g} | {t['target']} |")
@@ -103,7 +127,7 @@ def plot(results: dict[str, Any], path: str) -> None:
     labels, y = [], 0
     colors = {"resnet_zoo": "#1f77b4", "timm": "#ff7f0e", "torchvision": "#2ca02c"}
     for section, case, values, unit in rows:
-        theirs = values.get("timm") or values.get("timm eager")
+        theirs = values.get("timm") or values.get("timm eager") or values.get("timm fp32 eager")
         if not theirs:
             continue
         ours = max(v for k, v in values.items() if k.startswith("resnet_zoo"))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from . import measure
+from . import measure, precision
 from .report import markdown, plot, terminal_table
 
 FULL = dict(
@@ -30,6 +30,7 @@ FULL = dict(
     import_repeats=7,
     compile=True,
     opt_archs=["resnet50"],
+    precision_archs=["resnet18", "resnet50", "resnet101"],
 )
 QUICK = dict(
     load_archs=["resnet10t"],
@@ -40,12 +41,13 @@ QUICK = dict(
     import_repeats=2,
     compile=False,
     opt_archs=["resnet10t"],
+    precision_archs=["resnet10t"],
 )
 
 
 def run(settings: dict, workdir: Path, log=print) -> dict:
     results: dict = {
-        "machine": measure.machine(),
+        "machine": {**measure.machine(), "cpu_flags": precision.cpu_flags()},
         "settings": {k: v for k, v in settings.items()},
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -69,6 +71,15 @@ def run(settings: dict, workdir: Path, log=print) -> dict:
         batch = max(settings["batches"])
         log(f"optimize_for_inference: {arch} b{batch}")
         results["optimized"][f"{arch} b{batch}"] = measure.optimized_throughput(arch, batch, r, settings["compile"])
+    results["precision"] = {}
+    for arch in settings["precision_archs"]:
+        for batch in settings["batches"]:
+            log(f"fp32 / bf16 / int8: {arch} b{batch}")
+            results["precision"][f"{arch} b{batch}"] = precision.precision_throughput(
+                arch, batch, r, settings["compile"]
+            )
+    log("digits accuracy per precision")
+    results["digits_accuracy"] = precision.digits_accuracy(settings["compile"])
     log("import cost")
     results["import"] = measure.import_cost(settings["import_repeats"])
     if torch.cuda.is_available():
@@ -117,6 +128,24 @@ def targets(results: dict) -> dict[str, dict]:
                 "ratio": v["resnet_zoo optimize_for_inference(compile=True)"]["images_per_s"]
                 / v["timm + torch.compile"]["images_per_s"],
                 "target": "(same compile on both)",
+            }
+    amx = results["machine"].get("cpu_flags", {}).get("amx_tile", False)
+    for key, rows in results.get("precision", {}).items():
+        for prec, target in (
+            ("bf16", ">= 6" if amx else "(no AMX here: reported)"),
+            ("int8", ">= 8" if amx else "(no AMX here: reported)"),
+        ):
+            out[f"{key} {prec} / timm fp32 eager, paired"] = {
+                "ratio": rows[f"resnet_zoo {prec} optimised"]["paired_ratio_vs_timm_eager"],
+                "target": target,
+            }
+    digits = results.get("digits_accuracy", {})
+    if digits:
+        fp32 = digits["fp32 eager"]["top1"]
+        for prec, allowed in (("bf16", 0.003), ("int8", 0.005)):
+            out[f"digits top-1 drop, {prec} (points)"] = {
+                "ratio": 100 * (fp32 - digits[prec]["top1"]),
+                "target": f"<= {100 * allowed:g}",
             }
     imp = results["import"]
     out["import resnet_zoo - import torch (ms)"] = {

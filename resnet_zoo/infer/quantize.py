@@ -88,7 +88,8 @@ def quantize_int8(model: nn.Module, batches: list[torch.Tensor]) -> nn.Module:
             "precision=\"int8\" quantises with torchao: pip install 'resnet-zoo[quantize]'"
         ) from None
     batch = torch.export.Dim("batch", min=1, max=4096)
-    graph = torch.export.export(model, (batches[0],), dynamic_shapes=({0: batch},)).module()
+    example = batches[0] if batches[0].shape[0] > 1 else batches[0].repeat(2, 1, 1, 1)  # a batch of 1 would
+    graph = torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()  # be specialised
     # without VNNI, uint8 x int8 products can overflow the 16-bit intermediate: use 7-bit activations
     config = get_default_x86_inductor_quantization_config(reduce_range=not torch.cpu._is_vnni_supported())
     prepared = prepare_pt2e(graph, X86InductorQuantizer().set_global(config))
