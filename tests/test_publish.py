@@ -59,9 +59,7 @@ def test_publish_to_the_hub_records_repo_files_and_commit(converted, recorder, m
 
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: TOKEN)
     manifest = tmp_path / "manifest.json"
-    spec = publish(
-        converted.out_dir, repo_id="my-org/resnet10t.c3_in1k", manifest_path=manifest, allow_synthetic=True
-    )
+    spec = publish(converted.out_dir, repo_id="my-org/resnet10t.c3_in1k", manifest_path=manifest, allow_synthetic=True)
     names = [c[0] for c in recorder.calls]
     assert names == ["init", "create_repo", "upload_folder"]
     assert recorder.calls[1][1] == {"repo_id": "my-org/resnet10t.c3_in1k", "repo_type": "model", "exist_ok": True}
