@@ -70,18 +70,18 @@ def verify_cache(hub_dir: str | os.PathLike[str] | None = None) -> list[CacheChe
                     checks.append(CacheCheck(weight.name, local, False, str(e), weight.synthetic))
                 else:
                     check(weight, found, location.sha256, inside=local)
-        _check_origin(weight, checks, check)
+        _check_origin(weight, checks, check, try_to_load_from_cache)
     return checks
 
 
-def _check_origin(weight: Weights, checks: list[CacheCheck], check: Callable[..., None]) -> None:
-    from huggingface_hub import try_to_load_from_cache
-
+def _check_origin(
+    weight: Weights, checks: list[CacheCheck], check: Callable[..., None], from_cache: Callable[..., object]
+) -> None:
     origin = weight.origin
     if origin.hf_hub_id:
         filename = origin.hf_hub_filename or "model.safetensors"
         pin = read_pin(hub_pin_key(origin.hf_hub_id, filename))
-        cached = try_to_load_from_cache(origin.hf_hub_id, filename, revision=(pin or {}).get("revision") or None)
+        cached = from_cache(origin.hf_hub_id, filename, revision=(pin or {}).get("revision") or None)
         if pin is not None and isinstance(cached, str):
             check(weight, Path(cached), pin["sha256"], accept_hint(weight.name))
     if origin.url:
