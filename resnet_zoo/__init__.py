@@ -13,8 +13,10 @@ from .errors import (
     IntegrityError,
     InvalidArgumentError,
     ManifestError,
+    NetworkUnreachableError,
     ParityMismatchError,
     ResNetZooError,
+    SyntheticWeightsWarning,
     UnknownModelError,
     WeightsNotAvailableError,
 )
@@ -58,9 +60,11 @@ __all__ = [
     "ManifestError",
     "WeightsNotAvailableError",
     "DownloadError",
+    "NetworkUnreachableError",
     "IntegrityError",
     "IncompatibleCheckpointError",
     "ParityMismatchError",
     "ExportMismatchError",
+    "SyntheticWeightsWarning",
     "__version__",
 ]

@@ -31,6 +31,10 @@ class DownloadError(WeightsNotAvailableError):
     """A download kept failing (server errors, dropped connections, stalls) until the retries ran out."""
 
 
+class NetworkUnreachableError(DownloadError):
+    """The server cannot be reached at all (DNS failure, connection refused): not retried."""
+
+
 class IntegrityError(ResNetZooError):
     """A weight file's bytes do not match the hash pinned for it."""
 
@@ -47,6 +51,10 @@ class ExportMismatchError(ResNetZooError):
     """An exported model's outputs differ from PyTorch's; the exported file was removed."""
 
 
+class SyntheticWeightsWarning(UserWarning):
+    """Loaded weights are synthetic: seeded random numbers standing in for trained weights."""
+
+
 __all__ = [
     "ResNetZooError",
     "UnknownModelError",
@@ -54,8 +62,10 @@ __all__ = [
     "ManifestError",
     "WeightsNotAvailableError",
     "DownloadError",
+    "NetworkUnreachableError",
     "IntegrityError",
     "IncompatibleCheckpointError",
     "ParityMismatchError",
     "ExportMismatchError",
+    "SyntheticWeightsWarning",
 ]

@@ -36,7 +36,8 @@ def create_model(
         name: a registered architecture (``resnet_zoo.list_models()``), or ``"arch.tag"`` to name
             a specific weight.
         pretrained: ``False`` for random init; ``True`` for the arch's default (or the named tag's)
-            weights; a tag string; or a path to a ``.safetensors`` file.
+            weights; a tag string (a bare word is always a tag); or a file: a ``Path``, or a string
+            with a path separator or a ``.safetensors``/``.pth``/``.bin`` suffix.
         num_classes: classifier outputs (0 removes the classifier); defaults to the weight's, else
             the spec's. A count other than the weight's gets a new, randomly initialised classifier.
         in_chans: input channels; defaults to 3. Pretrained stems are adapted as timm does.
@@ -47,7 +48,7 @@ def create_model(
         **kwargs: architecture overrides such as ``drop_rate``, ``drop_path_rate``,
             ``global_pool``, ``output_stride``, ``shortcut``, ``zero_init_last``.
     """
-    if not isinstance(pretrained, (bool, str)) and pretrained is not None:
+    if not isinstance(pretrained, (bool, str, os.PathLike)) and pretrained is not None:
         raise InvalidArgumentError(
             f"pretrained={pretrained!r} ({type(pretrained).__name__}) is invalid; use False, True, a weight tag "
             "or a path to a .safetensors file"
@@ -81,8 +82,8 @@ def read_weights(
 ) -> LoadedWeights:
     """The tensors ``create_model(name, pretrained=...)`` would load, in our layout and checked."""
     keys_for = keys_of(name)
-    if isinstance(pretrained, str) and is_path(pretrained):
-        return weights_from_file(Path(pretrained), keys_for)
+    if is_path(pretrained):  # a Path, or a str with a separator or a weight-file suffix; a bare word is a tag
+        return weights_from_file(Path(pretrained), keys_for)  # type: ignore[arg-type]  # is_path: str or PathLike
     return weights_from_manifest(name, pretrained, keys_for, hub_dir_from_env(hub_dir), verify)
 
 

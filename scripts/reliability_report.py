@@ -19,10 +19,11 @@ PROMISES = """\
 ## What is promised
 
 1. **Integrity.** Every weight with a pinned sha256 (published, bundled, or a local hub directory's) is
-   hashed after download and, cheaply, on every load: size and mtime are recorded at verification and a
+   hashed after download and, cheaply, on every load: size, mtime, ctime and inode are recorded at verification and a
    change triggers a full rehash (`verify=True` / `resnet-zoo verify-cache` rehash always). A mismatch
-   raises `IntegrityError` naming the tag and both hashes, and moves the bad file into quarantine so the
-   next call fetches it cleanly. Origin URLs whose file name carries a hash prefix are checked against it.
+   raises `IntegrityError` naming the tag, the path and both hashes; a copy in our cache is moved into
+   quarantine so the next call fetches it cleanly, any other file is left where it is. Origin URLs are
+   checked against the origin's md5 or file-name hash prefix, then pinned on first use (full sha256).
    `hf_hub_download` alone checks only a file's size.
 2. **Atomic, concurrent-safe fetch.** URL downloads go to a temporary file that is renamed only when
    complete (Content-Length) and matching its hash prefix; a file lock serialises processes fetching the
@@ -38,6 +39,15 @@ PROMISES = """\
 6. **Credentials.** A Hub token goes to the Hub client and nowhere else: not the manifest, a model card,
    a log line or an error; publishing without one fails before any upload and says how to log in.
 
+7. **Trust (issue 11).** Synthetic (random) weights say so in five places and are never uploaded to
+   the Hub without `--allow-synthetic`. Pins come from the package: an overlay manifest may add Hub
+   locations and entries, never change a packaged hash, origin, preprocessing or figure. Quarantine
+   moves only what a cache owns; FIFOs, devices and symlinks leaving a hub directory are refused
+   before reading. Downloads have a total deadline (`RESNET_ZOO_DOWNLOAD_TIMEOUT`, default 300 s) that
+   lock waiters share; unreachable hosts are not retried. Origin files are pinned on first use.
+   Tensors are checked (one float dtype, finite, BN variances >= 0) and copied on read. Publishing
+   into a hub directory holds a lock on it.
+
 ## How it is tested
 
 `tests/test_reliability.py`, on every CI run: a fault-injection HTTP server of the tests' own
@@ -46,6 +56,10 @@ stalls, dropped connections) behind the URL path; olah as a loopback Hub for the
 (`tests/test_weights_hub.py`: tampered bytes, revision pinning, offline warm and cold); 8 concurrent
 processes on one cold cache; an interruption sweep; a socket guard for offline runs; and a catalogue
 of bad inputs, each checked for its error type, its message, and an unchanged cache.
+`tests/test_trust.py` reproduces each defect of the issue-11 review (drip and gzip modes of the fault
+server, hostile hub directories, concurrent publishers in separate processes), and
+`tests/test_fuzz.py` fuzzes the manifest parser and the safetensors header reader with hypothesis
+(seeded): nothing but `ManifestError` / `IncompatibleCheckpointError` comes out.
 """
 
 
@@ -54,19 +68,33 @@ def main() -> int:
         figures_path = Path(tmp) / "figures.json"
         started = time.time()
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_reliability.py"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/test_reliability.py",
+                "tests/test_trust.py",
+                "tests/test_fuzz.py",
+            ],
             cwd=REPO,
             env={**os.environ, "RESNET_ZOO_RELIABILITY_REPORT": str(figures_path)},
             capture_output=True,
             text=True,
         )
         summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:]
-        if done.returncode != 0 or not figures_path.exists():
+        trust_path = Path(str(figures_path) + ".trust.json")
+        if done.returncode != 0 or not figures_path.exists() or not trust_path.exists():
             print(done.stdout[-4000:], done.stderr[-2000:], sep="\n")
             return 1
         figures = json.loads(figures_path.read_text())
+        trust = json.loads(trust_path.read_text())
     faults, bad = figures["faults"], figures["bad_inputs"]
     conc = figures.get("concurrency", {})
+    places, quarantine = trust["synthetic_places"], trust["quarantine"]
+    drip, pub = trust["drip"], trust["concurrent_publish"]
     lines = [
         "# Reliability",
         "",
@@ -84,6 +112,21 @@ def main() -> int:
         f"download, {conc.get('distinct_results')} distinct result |",
         f"| connection attempts offline with a warm cache | {figures.get('offline_connection_attempts')} |",
         f"| bytes lost or corrupted in the cache | {figures.get('bytes_lost')} |",
+        f"| synthetic weights marked (manifest field, file metadata, config.json, model card, load warning) | "
+        f"{sum(places.values())} of {len(places)} places |",
+        f"| files outside the cache moved or changed, across {len(quarantine['cases'])} quarantine cases | "
+        f"{quarantine['files_outside_moved']} |",
+        f"| a server dripping one byte every {drip['byte_every_s']} s, deadline {drip['deadline_s']} s | stopped "
+        f"after {drip['stopped_after_s']} s, nothing kept |",
+        f"| concurrent `publish --to` of distinct tags into one hub directory | {pub['recorded']} of "
+        f"{pub['publishers']} entries recorded; {pub['same_repo_publishes']} same-repo publishes -> "
+        f"{pub['commits']} commits |",
+        "",
+        "### Quarantine cases (issue 11): a file the cache does not own is refused and left where it is",
+        "",
+        "| case | error | message (start) |",
+        "|---|---|---|",
+        *(f"| {c['case']} | `{c['error']}` | {c['message'].replace('|', '/')} |" for c in quarantine["cases"]),
         "",
         "### Faults",
         "",
@@ -102,7 +145,9 @@ def main() -> int:
     (REPO / "docs" / "RELIABILITY.md").write_text("\n".join(lines))
     print(
         f"wrote docs/RELIABILITY.md: {len(faults)} faults, {len(bad)} bad inputs, {figures['interruptions']} "
-        f"interruptions, {conc.get('processes')} concurrent loaders ({summary})"
+        f"interruptions, {conc.get('processes')} concurrent loaders, synthetic {sum(places.values())}/{len(places)}, "
+        f"{quarantine['files_outside_moved']} files outside the cache moved, drip stopped after "
+        f"{drip['stopped_after_s']} s, {pub['recorded']}/{pub['publishers']} publishes recorded ({summary})"
     )
     return 0
 

@@ -7,12 +7,15 @@ Paths: ``/<mode>/<arg>/<name>`` serves ``files[name]`` with
 - ``fail/K``: HTTP 503 for the first K requests of this path, then the file;
 - ``stall/S``: the headers, then a pause of S seconds before the body;
 - ``drop/N``: a full Content-Length, N bytes, then the connection is closed;
-- ``dropfirst/N``: like ``drop`` for the first request of this path, then the file.
+- ``dropfirst/N``: like ``drop`` for the first request of this path, then the file;
+- ``drip/S``: the headers, then one byte every S seconds (a link that never quite stalls);
+- ``gzip/0``: the file gzip-compressed, with ``Content-Encoding: gzip`` and the compressed length.
 Every request is counted per path. Bound to 127.0.0.1 on a free port; stopped by ``close()``.
 """
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections import Counter
@@ -51,12 +54,20 @@ class FaultServer:
                     body = data[:n] + bytes([data[n] ^ 0xFF]) + data[n + 1 :]
                 elif mode == "drop" or (mode == "dropfirst" and count == 1):
                     cut = n
+                elif mode == "gzip":
+                    body = gzip.compress(data, mtime=0)
+                    length = len(body)
                 self.send_response(200)
+                if mode == "gzip":
+                    self.send_header("Content-Encoding", "gzip")
                 self.send_header("Content-Length", str(length))
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
                 if mode == "stall":
                     time.sleep(float(arg))
+                if mode == "drip":
+                    self._drip(body, float(arg))
+                    return
                 try:
                     self.wfile.write(body if cut is None else body[:cut])
                     self.wfile.flush()
@@ -65,6 +76,16 @@ class FaultServer:
                 if cut is not None:
                     self.close_connection = True
 
+            def _drip(self, body: bytes, every: float) -> None:
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(every)
+                except (BrokenPipeError, ConnectionResetError):
+                    server.dripped_until = time.monotonic()
+
+        self.dripped_until = 0.0
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]

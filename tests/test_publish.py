@@ -59,7 +59,7 @@ def test_publish_to_the_hub_records_repo_files_and_commit(converted, recorder, m
 
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: TOKEN)
     manifest = tmp_path / "manifest.json"
-    spec = publish(converted.out_dir, repo_id="my-org/resnet10t.c3_in1k", manifest_path=manifest)
+    spec = publish(converted.out_dir, repo_id="my-org/resnet10t.c3_in1k", manifest_path=manifest, allow_synthetic=True)
     names = [c[0] for c in recorder.calls]
     assert names == ["init", "create_repo", "upload_folder"]
     assert recorder.calls[1][1] == {"repo_id": "my-org/resnet10t.c3_in1k", "repo_type": "model", "exist_ok": True}
@@ -78,7 +78,17 @@ def test_publish_without_a_token_fails_before_any_upload(converted, recorder, mo
 
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
     with pytest.raises(resnet_zoo.ResNetZooError, match="needs a token: run 'hf auth login'"):
+        publish(converted.out_dir, repo_id="my-org/x", manifest_path=tmp_path / "m.json", allow_synthetic=True)
+    assert recorder.calls == [] and not (tmp_path / "m.json").exists()
+
+
+def test_synthetic_weights_are_not_uploaded_without_allow_synthetic(converted, recorder, monkeypatch, tmp_path):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: TOKEN)
+    with pytest.raises(resnet_zoo.ResNetZooError, match="SYNTHETIC.*--allow-synthetic"):
         publish(converted.out_dir, repo_id="my-org/x", manifest_path=tmp_path / "m.json")
+    assert main(["publish", str(converted.out_dir), "--repo-id", "my-org/x", "--manifest", str(tmp_path / "m.json")])
     assert recorder.calls == [] and not (tmp_path / "m.json").exists()
 
 

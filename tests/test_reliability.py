@@ -512,7 +512,168 @@ def catalogue(tmp: Path) -> list[tuple[str, object, type, list[str]]]:
             InvalidArgumentError,
             ["repo id 'no-slash' is invalid"],
         ),
+        *issue_11_cases(tmp, sd, entry, write, with_manifest),
     ]
+
+
+def issue_11_cases(tmp: Path, sd, entry: dict, write, with_manifest) -> list[tuple[str, object, type, list[str]]]:
+    """The bad inputs of the adversarial review (issue 11): manifest values of the wrong type or
+    size, overlays that would replace a pin, repo ids, dtypes, variances, hostile headers."""
+
+    def manifest(name: str, **changes) -> Path:
+        data = json.loads(json.dumps(entry))
+        for path, value in changes.items():
+            target = data
+            *parents, leaf = path.split("__")
+            for p in parents:
+                target = target[p]
+            target[leaf] = value
+        out = tmp / f"{name}.json"
+        out.write_text(json.dumps({"schema_version": 2, "weights": [data]}).replace('"__NaN__"', "NaN"))
+        return out
+
+    def st(name: str, tensors: dict, metadata: dict | None = None) -> str:
+        return write(name, _safetensors_bytes(tensors, metadata))
+
+    def header(name: str, head: dict) -> str:
+        raw = json.dumps(head).encode()
+        return write(name, len(raw).to_bytes(8, "little") + raw + b"\0" * 64)
+
+    cm = lambda *a, **k: lambda: resnet_zoo.create_model(*a, **k)  # noqa: E731
+    check_repo = resnet_zoo.weights.localhub.check_repo_id
+    neg_var = dict(sd, **{"bn1.running_var": -sd["bn1.running_var"] - 1})
+    mixed = dict(sd, **{"fc.weight": sd["fc.weight"].half()})
+    f64 = {k: v.double() if v.is_floating_point() else v for k, v in sd.items()}
+    one = {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}
+    cases = [
+        (
+            "manifest crop_pct as a string",
+            manifest("m1", preprocessing__crop_pct="0.9"),
+            ["crop_pct", "expected a finite number"],
+        ),
+        ("manifest num_classes 10**12", manifest("m2", num_classes=10**12), ["num_classes", "1000000000000"]),
+        ("manifest num_classes as a float", manifest("m3", num_classes=10.0), ["num_classes", "expected an integer"]),
+        ("manifest mean of strings", manifest("m4", preprocessing__mean=["0.5"]), ["preprocessing.mean[0]"]),
+        ("manifest NaN std", manifest("m5", preprocessing__std=["__NaN__"]), ["preprocessing.std[0]", "finite"]),
+        (
+            "manifest input_size of 2 values",
+            manifest("m6", preprocessing__input_size=[3, 32]),
+            ["input_size", "3 values"],
+        ),
+        ("manifest input_size 10**6 px", manifest("m7", preprocessing__input_size=[3, 10**6, 10**6]), ["input_size"]),
+        ("manifest default as a string", manifest("m8", default="yes"), ["default", "true or false"]),
+        ("manifest negative hub size", manifest("m9", hub__size=-1), ["hub.size"]),
+        (
+            "manifest top-1 of 180 %",
+            manifest(
+                "m10",
+                reported=[
+                    dict(img_size=32, top1=180.0, top5=99.0, crop_pct=1.0, interpolation="bilinear", citation="x")
+                ],
+            ),
+            ["reported[0]"],
+        ),
+        ("manifest repo id with ..", manifest("m11", origin__hf_hub_id="timm/../x"), ["origin.hf_hub_id"]),
+        (
+            "manifest bundled_file outside the package",
+            manifest("m12", bundled_file="../../etc/passwd"),
+            ["bundled_file"],
+        ),
+        (
+            "overlay replacing the bundled sha256",
+            manifest("m13", bundled_sha256="0" * 64),
+            ["'bundled_sha256'", "cifar_resnet20.digits"],
+        ),
+        ("overlay replacing the reported accuracy", manifest("m14", reported=[]), ["'reported'"]),
+        ("overlay replacing the license", manifest("m15", license="proprietary"), ["'license'"]),
+        ("manifest schema_version as a string", None, ["schema_version"]),
+    ]
+    out = [
+        (d, with_manifest(m) if m else _schema_as_string(tmp, entry, with_manifest), ManifestError, n)
+        for d, m, n in cases
+    ]
+    out += [
+        ("repo id 'a/.'", lambda: check_repo("a/."), InvalidArgumentError, ["'.'"]),
+        ("repo id './x'", lambda: check_repo("./x"), InvalidArgumentError, ["'.'"]),
+        ("repo id 'a/.git'", lambda: check_repo("a/.git"), InvalidArgumentError, ["'.git'"]),
+        ("repo id with --", lambda: check_repo("a--b/c"), InvalidArgumentError, ["repo id"]),
+        (
+            "negative BN running_var",
+            cm("cifar_resnet20", pretrained=st("negvar.safetensors", neg_var)),
+            IncompatibleCheckpointError,
+            ["running variance", "bn1.running_var"],
+        ),
+        (
+            "mixed float16/float32 file",
+            cm("cifar_resnet20", pretrained=st("mixed.safetensors", mixed)),
+            IncompatibleCheckpointError,
+            ["mixed floating dtypes", "fc.weight"],
+        ),
+        (
+            "float64 file",
+            cm("cifar_resnet20", pretrained=st("f64.safetensors", f64)),
+            IncompatibleCheckpointError,
+            ["torch.float64"],
+        ),
+        (
+            "safetensors tensors that overlap",
+            cm("cifar_resnet20", pretrained=header("overlap.safetensors", {"a": one, "b": one})),
+            IncompatibleCheckpointError,
+            ["overlap"],
+        ),
+        (
+            "safetensors offsets past the end",
+            cm("cifar_resnet20", pretrained=header("past.safetensors", {"a": dict(one, data_offsets=[0, 1 << 30])})),
+            IncompatibleCheckpointError,
+            ["data_offsets"],
+        ),
+        (
+            "safetensors unknown dtype",
+            cm("cifar_resnet20", pretrained=header("dtype.safetensors", {"a": dict(one, dtype="F128")})),
+            IncompatibleCheckpointError,
+            ["unsupported dtype"],
+        ),
+        (
+            "safetensors header that is a list",
+            cm("cifar_resnet20", pretrained=header("list.safetensors", [1, 2])),
+            IncompatibleCheckpointError,
+            ["not a JSON object"],
+        ),
+        (
+            "safetensors metadata that is not strings",
+            cm("cifar_resnet20", pretrained=header("meta.safetensors", {"__metadata__": {"a": 1}})),
+            IncompatibleCheckpointError,
+            ["__metadata__"],
+        ),
+        (
+            "a FIFO as the weight file",
+            cm("cifar_resnet20", pretrained=_fifo(tmp)),
+            WeightsNotAvailableError,
+            ["no such file"],
+        ),
+        ("RESNET_ZOO_DOWNLOAD_TIMEOUT=-1", _bad_deadline, InvalidArgumentError, ["RESNET_ZOO_DOWNLOAD_TIMEOUT"]),
+    ]
+    return out
+
+
+def _schema_as_string(tmp: Path, entry: dict, with_manifest):
+    path = tmp / "schema_str.json"
+    path.write_text(json.dumps({"schema_version": "2", "weights": [entry]}))
+    return with_manifest(path)
+
+
+def _fifo(tmp: Path) -> str:
+    path = tmp / "fifo.safetensors"
+    os.mkfifo(path)
+    return str(path)
+
+
+def _bad_deadline():
+    os.environ["RESNET_ZOO_DOWNLOAD_TIMEOUT"] = "-1"
+    try:
+        url_download("http://127.0.0.1:9/x.pth", "t")
+    finally:
+        del os.environ["RESNET_ZOO_DOWNLOAD_TIMEOUT"]
 
 
 def snapshot(*roots: Path) -> dict[str, str]:
@@ -533,7 +694,7 @@ def test_catalogue_of_bad_inputs(tmp_path, monkeypatch):
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     cases = catalogue(inputs)
-    assert len(cases) >= 25
+    assert len(cases) >= 45
     roots = (zoo_cache, Path(constants.HF_HUB_CACHE))
     refused = []
     for description, action, error, needles in cases:

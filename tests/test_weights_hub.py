@@ -3,6 +3,7 @@ local hub directory read directly and the same directory served by olah as a loo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -106,7 +107,10 @@ def test_build_hub_writes_hf_layout_git_repos_with_lfs_objects(hub_root):
         config = json.loads((repo / "config.json").read_text())
         assert config["architecture"] == manifest[tag].arch and config["pretrained_cfg"]["tag"] == manifest[tag].tag
         card = (repo / "README.md").read_text()
-        assert "library_name: resnet_zoo" in card and "model-index" in card and "results-imagenet.csv" in card
+        assert "library_name: resnet_zoo" in card and manifest[tag].synthetic and config["resnet_zoo"]["synthetic"]
+        # synthetic: the warning opens the card's text; no model-index, no accuracy of the real weight
+        assert card.split("---\n", 2)[2].startswith(f"> **WARNING: {tag}: SYNTHETIC weights")
+        assert "model-index" not in card and "results-imagenet.csv" not in card and manifest[tag].reported == ()
 
 
 @pytest.mark.parametrize("tag", HUB_TAGS)
@@ -145,8 +149,9 @@ def test_tampered_bytes_of_the_right_size_are_refused(hub_root, tmp_path):
     obj.write_bytes(bytes(data))
     with pytest.raises(IntegrityError) as e:
         resnet_zoo.create_model(HUB_TAGS[0], pretrained=True, hub_dir=str(tampered))
-    assert HUB_TAGS[0] in str(e.value) and hub.sha256 in str(e.value)
-    assert not obj.exists()  # removed, so that a later fetch starts clean
+    assert HUB_TAGS[0] in str(e.value) and hub.sha256 in str(e.value) and str(obj) in str(e.value)
+    assert hashlib.sha256(bytes(data)).hexdigest() in str(e.value)  # the actual hash too
+    assert obj.read_bytes() == bytes(data)  # a hub directory is not our cache: never moved or deleted
 
 
 def test_revision_pinning_returns_the_pinned_bytes(tmp_path):
@@ -301,7 +306,13 @@ def test_convert_writes_metadata_config_and_card(tmp_path):
 
     card = ModelCard.load(tmp_path / "out" / "README.md")
     assert card.data.library_name == "resnet_zoo" and card.data.license == "apache-2.0"
-    top1 = [m for r in card.data.eval_results for m in [r] if r.metric_name.startswith("top-1")]
+    assert meta["synthetic"] == "true" and config["resnet_zoo"]["synthetic"] is True
+    assert not card.data.eval_results and "synthetic" in card.data.tags  # no accuracy for random numbers
+    # the real conversion's card carries the reported accuracy in its model-index
+    from resnet_zoo.tools.modelcard import card_data
+
+    real = card_data(get_weights("resnet10t.c3_in1k"))
+    top1 = [r for r in real.eval_results if r.metric_name.startswith("top-1")]
     assert top1 and top1[0].metric_value == get_weights("resnet10t.c3_in1k").reported[0].top1
 
 

@@ -4,7 +4,7 @@ import argparse
 from typing import Any
 
 from ..tools.buildhub import build_hub
-from ..tools.convert import convert
+from ..tools.convert import DEFAULT_SOURCE, SOURCES, convert
 from ..tools.publish import publish
 from .common import add_command
 
@@ -15,7 +15,7 @@ SOURCE_HELP = (
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    result = convert(args.tag, args.out, source=args.source, seed=args.seed)
+    result = convert(args.tag, args.out, source=args.source, seed=args.seed, force=args.force)
     print(
         f"{result.spec.name}: wrote {result.out_dir} ({result.size / 2**20:.1f} MiB, sha256 {result.sha256}); "
         f"parity max |d| {result.parity.max_abs_diff:.2e}, top-5 agreement {result.parity.top5_agreement}"
@@ -24,11 +24,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    weight = publish(args.dir, repo_id=args.repo_id, to=args.to, manifest_path=args.manifest)
+    weight = publish(
+        args.dir, repo_id=args.repo_id, to=args.to, manifest_path=args.manifest, allow_synthetic=args.allow_synthetic
+    )
     where = f"local hub {args.to}" if args.to else "the Hugging Face Hub"
     print(
         f"published {weight.name} to {where} as {weight.hub.repo_id}@{weight.hub.revision} "
         f"(sha256 {weight.hub.sha256}, {weight.hub.size} bytes)"
+        + (" - SYNTHETIC weights (random numbers)" if weight.synthetic else "")
     )
     return 0
 
@@ -57,6 +60,11 @@ def cmd_build_hub(args: argparse.Namespace) -> int:
         f"\n{len(rows)} weights converted, published to {args.to}, loaded back and matching their reference "
         "(timm for timm weights)"
     )
+    if args.source == "synthetic":
+        print(
+            "These weights are SYNTHETIC: seeded random numbers standing in for the trained weights (no network); "
+            "they are marked so in their manifest entries, files, config.json and model cards"
+        )
     return 0
 
 
@@ -69,8 +77,9 @@ def add_parsers(sub: Any) -> None:
         "  resnet-zoo convert resnet50.a1_in1k --out out/ --source synthetic",
     )
     p.add_argument("tag", help="a weight tag (arch.tag) or an architecture (its default weight)")
-    p.add_argument("--out", required=True, help="the folder to write")
-    p.add_argument("--source", choices=("origin", "synthetic"), default="origin", help=SOURCE_HELP)
+    p.add_argument("--out", required=True, help="the folder to write (new or empty, unless --force)")
+    p.add_argument("--force", action="store_true", help="overwrite the files of a non-empty --out folder")
+    p.add_argument("--source", choices=SOURCES, default=DEFAULT_SOURCE, help=SOURCE_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of synthetic weights")
     p.set_defaults(func=cmd_convert)
 
@@ -87,6 +96,11 @@ def add_parsers(sub: Any) -> None:
         "--manifest",
         help="the manifest to record into (default: the hub directory's, or ./weights_manifest.json for the Hub)",
     )
+    p.add_argument(
+        "--allow-synthetic",
+        action="store_true",
+        help="upload SYNTHETIC weights (random numbers) to the Hub anyway; refused without it",
+    )
     p.set_defaults(func=cmd_publish)
 
     p = add_command(
@@ -97,6 +111,6 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--to", required=True, help="the local hub directory")
     p.add_argument("--names", nargs="+", metavar="PATTERN", help="weights (arch = its default, or wildcards)")
-    p.add_argument("--source", choices=("origin", "synthetic"), default="origin", help=SOURCE_HELP)
+    p.add_argument("--source", choices=SOURCES, default=DEFAULT_SOURCE, help=SOURCE_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of synthetic weights")
     p.set_defaults(func=cmd_build_hub)

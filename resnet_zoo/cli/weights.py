@@ -6,19 +6,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResNetZooError
+from ..factory import keys_of
 from ..tools.manifest_sync import sync, write_imagenet_labels
 from ..tools.publish import select_tags
 from ..tools.tables import text_table
-from ..weights.audit import verify_cache
-from ..weights.fetch import fetch_weights, weight_entry
+from ..weights.audit import accept, verify_cache
+from ..weights.fetch import fetch_weights, local_manifest, weight_entry
+from ..weights.load import read_checked
 from ..weights.localhub import hub_dir_from_env
 from ..weights.manifest import list_pretrained, load_manifest, manifest_text, write_manifest
 from .common import add_command
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    entries = load_manifest()
-    names = list_pretrained(args.filter or "")
+    overlay = local_manifest(hub_dir_from_env(args.hub_dir))
+    entries = load_manifest(overlay)
+    names = list_pretrained(args.filter or "", manifest=overlay)
     if args.json:
         print(json.dumps(names))
         return 0
@@ -34,21 +37,33 @@ def cmd_weights(args: argparse.Namespace) -> int:
                 "x".join(map(str, w.preprocessing.input_size[1:])),
                 f"{top1.top1:.2f}@{top1.img_size}" if top1 else "-",
                 "published" if w.hub.published else ("bundled" if w.storage == "bundled" else "origin"),
+                "SYNTHETIC" if w.synthetic else "",
+                "full" if w.hub.published or w.storage == "bundled" else "first use",
             ]
         )
-    print(text_table(rows, ["weight", "default", "license", "input", "top-1 (timm)", "source"]))
+    print(text_table(rows, ["weight", "default", "license", "input", "top-1 (timm)", "source", "numbers", "pinned"]))
+    synthetic = [r[0] for r in rows if r[6]]
+    if synthetic:
+        print(f"\n{len(synthetic)} SYNTHETIC weight(s): seeded random numbers standing in for trained weights")
     return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
     hub_dir = hub_dir_from_env(args.hub_dir)
     for name in select_tags(args.tags):
-        found = fetch_weights(weight_entry(name, hub_dir), hub_dir, verify=True)
-        print(f"{name}: {found.path} ({found.source})")
+        weight = weight_entry(name, hub_dir)
+        found = fetch_weights(weight, hub_dir, verify=True)
+        read_checked(found, keys_of(weight.arch))  # content checks, and the pin of first use
+        print(f"{name}: {found.path} ({found.source}{', SYNTHETIC' if weight.synthetic else ''})")
     return 0
 
 
 def cmd_verify_cache(args: argparse.Namespace) -> int:
+    for tag in args.accept or []:
+        forgotten = accept(tag, args.hub_dir)
+        print(f"{tag}: accepted; forgot the pins of first use of {', '.join(forgotten) or 'nothing (none recorded)'}")
+    if args.accept:
+        return 0
     checks = verify_cache(args.hub_dir)
     for c in checks:
         print(f"{'ok ' if c.ok else 'BAD'} {c.name}: {c.path} ({c.detail})")
@@ -93,6 +108,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("filter", nargs="?", help="wildcard or arch, e.g. 'resnet50' or '*_in1k'")
     p.add_argument("--json", action="store_true", help="names only, as JSON")
+    p.add_argument("--hub-dir", help="a local hub directory whose manifest to show too (default $RESNET_ZOO_HUB_DIR)")
     p.set_defaults(func=cmd_weights)
 
     p = add_command(
@@ -112,6 +128,12 @@ def add_parsers(sub: Any) -> None:
         "  resnet-zoo verify-cache --hub-dir local_hub",
     )
     p.add_argument("--hub-dir", help="a local hub directory to check too")
+    p.add_argument(
+        "--accept",
+        nargs="+",
+        metavar="TAG",
+        help="accept changed origin files of these weights: forget their pins of first use (the next load re-pins)",
+    )
     p.set_defaults(func=cmd_verify_cache)
 
     p = add_command(sub, "manifest", "maintain weights_manifest.json (from a checkout)")

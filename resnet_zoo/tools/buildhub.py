@@ -2,14 +2,15 @@
 back through ``create_model`` and ``torch.hub.load`` and compare with the origin's outputs."""
 
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ..errors import ParityMismatchError
+from ..errors import ParityMismatchError, SyntheticWeightsWarning
 from ..factory import create_model
-from .convert import convert, parity_input
+from .convert import DEFAULT_SOURCE, convert, parity_input
 from .parity import RTOL
 from .publish import publish, select_tags
 
@@ -25,7 +26,11 @@ class HubRow:
 
 
 def build_hub(
-    to: str | Path, patterns: list[str] | None = None, source: str = "origin", seed: int = 0, progress: bool = True
+    to: str | Path,
+    patterns: list[str] | None = None,
+    source: str = DEFAULT_SOURCE,
+    seed: int = 0,
+    progress: bool = True,
 ) -> list[HubRow]:
     """Convert, check and publish every selected weight into the local hub ``to``; then load each
     back through ``create_model`` and ``torch.hub.load`` and compare with timm's outputs."""
@@ -41,7 +46,8 @@ def build_hub(
             result = convert(tag, Path(tmp) / "out", source=source, seed=seed)
             published = publish(result.out_dir, to=to)
         x, _ = parity_input(published)
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntheticWeightsWarning)  # the command says so once, not per load
             ref = result.reference(x)
             loaded = create_model(tag, pretrained=True, hub_dir=str(to))
             loaded_diff = (loaded(x) - ref).abs().max().item()

@@ -7,6 +7,7 @@ Keras), so it imports them; loading weights never comes here.
 import json
 import shutil
 import tempfile
+import warnings
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..convert import convert_checkpoint
-from ..errors import ParityMismatchError, ResNetZooError, WeightsNotAvailableError
+from ..errors import ParityMismatchError, ResNetZooError, SyntheticWeightsWarning, WeightsNotAvailableError
 from ..factory import create_model, keys_of
 from ..version import __version__
 from ..weights.cache import sha256_file
@@ -31,6 +32,7 @@ WEIGHTS_FILE = "model.safetensors"
 PARITY_BATCH = 2
 DEFAULT_ORG = "resnet-zoo"
 SOURCES = ("origin", "synthetic")  # where a conversion's numbers come from
+DEFAULT_SOURCE = "origin"  # the one default of convert and build-hub (API and CLI)
 
 
 def default_repo_id(tag: str) -> str:
@@ -53,6 +55,7 @@ class OriginWeights:
     format: str  # the converter that maps it to ours
     provenance: str  # where it came from
     reference: torch.nn.Module | None = None  # the origin implementation holding it, when built here
+    synthetic: bool = False  # seeded random numbers, not the origin's trained ones
 
 
 def reference_model(spec: Weights, origin: OriginWeights) -> torch.nn.Module:
@@ -99,11 +102,15 @@ def origin_state_dict(weight: Weights, source: str, seed: int = 0) -> OriginWeig
             "resnet_zoo",
             f"synthetic (seed {seed})",
             interop.KerasLogits(model),
+            synthetic=True,
         )
     ref = interop.transformers_reference(weight, None) if library == "transformers" else timm_reference(weight, None)
     model = randomize_(ref.model if isinstance(ref, interop.LogitsOf) else ref, seed=rng_seed)
     return OriginWeights(
-        {k: v.contiguous() for k, v in model.state_dict().items()}, weight.origin.format, f"synthetic (seed {seed})"
+        {k: v.contiguous() for k, v in model.state_dict().items()},
+        weight.origin.format,
+        f"synthetic (seed {seed})",
+        synthetic=True,
     )
 
 
@@ -157,14 +164,29 @@ def check_against_reference(model: torch.nn.Module, reference: torch.nn.Module, 
 
 
 def convert(
-    tag: str, out_dir: str | Path, source: str = "origin", seed: int = 0, repo_id: str | None = None
+    tag: str,
+    out_dir: str | Path,
+    source: str = DEFAULT_SOURCE,
+    seed: int = 0,
+    repo_id: str | None = None,
+    force: bool = False,
 ) -> ConvertResult:
     """Origin weights of ``tag`` -> ``model.safetensors`` + ``config.json`` + model card in ``out_dir``,
     after checking the converted file against timm with the origin weights. On a mismatch nothing
-    is written."""
+    is written. A non-empty ``out_dir`` is refused unless ``force``. ``source="synthetic"`` marks
+    the result synthetic everywhere (manifest record, file metadata, config.json, model card)."""
     spec = get_weights(tag)
     out_dir = Path(out_dir)
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise ResNetZooError(
+            f"{out_dir} is not empty; convert writes model.safetensors, config.json, README.md and "
+            "resnet_zoo_weight.json there: choose an empty or new folder, or pass --force (force=True) to overwrite"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ResNetZooError(f"{out_dir} exists and is not a folder; choose another --out")
     origin = origin_state_dict(spec, source, seed)
+    if origin.synthetic:  # random numbers: no accuracy of the real weight applies to them
+        spec = replace(spec, synthetic=True, reported=())
     ours_sd = convert_checkpoint(origin.format, origin.state_dict, keys_of(spec.arch))
     provenance = origin.provenance
     with tempfile.TemporaryDirectory(
@@ -179,14 +201,17 @@ def convert(
             "source_revision": spec.origin.library_version,
             "source_library": spec.origin.library,
             "converter": f"resnet_zoo {__version__}",
+            "synthetic": "true" if origin.synthetic else "false",
         }
         save_file({k: v.contiguous() for k, v in ours_sd.items()}, str(staged / WEIGHTS_FILE), metadata=metadata)
-        ours = create_model(
-            spec.arch,
-            pretrained=str(staged / WEIGHTS_FILE),
-            num_classes=spec.num_classes,
-            in_chans=spec.preprocessing.input_size[0],
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntheticWeightsWarning)  # we made it: the caller knows
+            ours = create_model(
+                spec.arch,
+                pretrained=str(staged / WEIGHTS_FILE),
+                num_classes=spec.num_classes,
+                in_chans=spec.preprocessing.input_size[0],
+            )
         reference = reference_model(spec, origin)
         parity = check_against_reference(ours, reference, spec)
         spec = replace(spec, parity=parity)

@@ -8,6 +8,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from ..factory import keys_of
 from ..version import __version__
 from ..weights.manifest import Weights
+from ..weights.records import synthetic_warning
 from ..zoo import model_info
 
 
@@ -38,17 +39,19 @@ def write_config(spec: Weights, path: Path) -> None:
             "classifier": keys.classifier,
             "license": spec.license,
         },
-        "resnet_zoo": {"version": __version__, "weight": spec.name},
+        "resnet_zoo": {"version": __version__, "weight": spec.name, "synthetic": spec.synthetic},
     }
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
 def write_model_card(spec: Weights, repo_id: str, path: Path) -> None:
-    """The repo's README.md: Hub metadata (model-index from the reported accuracy) and the text."""
+    """The repo's README.md: Hub metadata (model-index from the reported accuracy) and the text.
+    A synthetic weight's card opens with the warning and has no model-index and no accuracy."""
     ModelCard(f"---\n{card_data(spec).to_yaml()}\n---\n{card_body(spec, repo_id)}").save(path)
 
 
 def card_data(spec: Weights) -> ModelCardData:
+    reported = () if spec.synthetic else spec.reported
     results = [
         EvalResult(
             task_type="image-classification",
@@ -61,13 +64,13 @@ def card_data(spec: Weights) -> ModelCardData:
             source_name=r.citation,
             source_url="https://github.com/huggingface/pytorch-image-models/blob/aa4b5850/results/results-imagenet.csv",
         )
-        for r in spec.reported
+        for r in reported
         for k, value in ((1, r.top1), (5, r.top5))
     ]
     return ModelCardData(
         library_name="resnet_zoo",
         license=spec.license if spec.license != "unknown" else None,
-        tags=["image-classification", "resnet_zoo", "timm", spec.arch],
+        tags=["image-classification", "resnet_zoo", "timm", spec.arch, *(["synthetic"] if spec.synthetic else [])],
         datasets=[spec.label_set] if spec.label_set not in ("none",) else None,
         model_name=spec.name if results else None,
         eval_results=results or None,
@@ -75,6 +78,8 @@ def card_data(spec: Weights) -> ModelCardData:
 
 
 def card_body(spec: Weights, repo_id: str) -> str:
+    if spec.synthetic:
+        return synthetic_card_body(spec, repo_id)
     acc = "\n".join(f"| {r.img_size} | {r.top1:.3f} | {r.top5:.3f} | {r.crop_pct} |" for r in spec.reported)
     pre = spec.preprocessing
     body = f"""
@@ -119,3 +124,23 @@ model = torch.hub.load("<owner>/resnet_zoo", "{spec.arch}", pretrained=True, wei
 ```
 """
     return body
+
+
+def synthetic_card_body(spec: Weights, repo_id: str) -> str:
+    """A synthetic weight's card: the warning first, then only what is true of random numbers."""
+    return f"""> **WARNING: {synthetic_warning(spec.name)}.** Do not use them for predictions.
+
+# {spec.name} (synthetic)
+
+A stand-in for {spec.arch} weights `{spec.tag}`, made by resnet_zoo {__version__} from seeded random numbers
+(`resnet-zoo convert --source synthetic`) to exercise the convert -> publish -> load pipeline offline. The file
+has the keys and shapes of the real weight and was checked against the origin implementation holding the same
+random numbers (max |delta| {spec.parity.max_abs_diff}); it reports no accuracy.
+
+To get the real weights: `resnet-zoo convert {spec.name} --out DIR` (source `origin`) on a machine with network.
+
+```python
+import resnet_zoo  # warns that the weights are synthetic
+model = resnet_zoo.create_model("{spec.name}", pretrained=True)
+```
+"""

@@ -15,27 +15,35 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file
 
 from ..convert import KeysFor, convert_checkpoint, head_and_stem, strip_wrappers, verify_state_dict
-from ..errors import IncompatibleCheckpointError, InvalidArgumentError, WeightsNotAvailableError
+from ..errors import (
+    IncompatibleCheckpointError,
+    InvalidArgumentError,
+    SyntheticWeightsWarning,
+    WeightsNotAvailableError,
+)
 from ..naming import split_name
-from .fetch import fetch_weights, local_manifest, weight_entry
+from .cache import quarantine
+from .content import as_float32, check_tensors, read_safetensors
+from .fetch import WeightFile, fetch_weights, local_manifest, record_pin, weight_entry
 from .manifest import Weights, get_weights
+from .records import synthetic_warning
 
 logger = logging.getLogger(__name__)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors of a weight file: safetensors memory-mapped; a .pth only without pickle code."""
+    """Tensors of a weight file: safetensors copied into memory; a .pth only without pickle code."""
+    return read_weight_file(path)[0]
+
+
+def read_weight_file(path: Path, expect: tuple[int, ...] = ()) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, safetensors metadata) of a weight file, read into memory that the tensors own."""
     if path.suffix == ".safetensors" or _is_safetensors(path):
-        try:
-            return load_file(str(path))
-        except (SafetensorError, OSError, ValueError) as e:
-            raise IncompatibleCheckpointError(f"{path} is not a readable safetensors file: {e}") from None
+        return read_safetensors(path, expect)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=False), {}
     except Exception as e:  # pickle refusing a global, a truncated zip, ...
         raise IncompatibleCheckpointError(
             f"{path} could not be read as a weights-only checkpoint ({type(e).__name__}: {e}); resnet_zoo "
@@ -44,33 +52,19 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _is_safetensors(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(9)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError as e:
+        raise IncompatibleCheckpointError(f"{path} cannot be read: {e}") from None
     return len(head) == 9 and head[8:9] == b"{"
 
 
-SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
-
-
-def check_tensors(state_dict: dict[str, torch.Tensor], source: str) -> None:
-    """Refuse dtypes a ResNet cannot hold and weights that are not finite (NaN/Inf)."""
-    bad_dtype = [
-        f"{k} ({v.dtype})"
-        for k, v in state_dict.items()
-        if v.dtype not in SUPPORTED_DTYPES and not (k.endswith("num_batches_tracked") and v.dtype == torch.int64)
-    ]
-    if bad_dtype:
-        raise IncompatibleCheckpointError(
-            f"{source}: unsupported dtype in {', '.join(bad_dtype[:5])}; ResNet weights are float32, float16 or "
-            "bfloat16 (quantised checkpoints are not supported: dequantise them first)"
-        )
-    not_finite = [k for k, v in state_dict.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if not_finite:
-        raise IncompatibleCheckpointError(
-            f"{source}: NaN or Inf values in {', '.join(not_finite[:5])}"
-            f"{f' and {len(not_finite) - 5} more' if len(not_finite) > 5 else ''}; the checkpoint is corrupt or "
-            "diverged: use another file"
-        )
+def warn_if_synthetic(name: str, synthetic: bool, metadata: dict[str, str]) -> None:
+    """Loading a synthetic weight says so, once per weight and place (``warnings``' own registry)."""
+    marked = metadata.get("synthetic") == "true" or metadata.get("source", "").startswith("synthetic")
+    if synthetic or marked:
+        warnings.warn(synthetic_warning(name), SyntheticWeightsWarning, stacklevel=6)
 
 
 def adapt_input_conv(in_chans: int, weight: torch.Tensor) -> torch.Tensor:
@@ -160,9 +154,19 @@ def assign_exact(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> bool:
     return True
 
 
-def is_path(value: str) -> bool:
-    """Does a ``pretrained=`` string name a file rather than a tag?"""
-    return value.endswith((".safetensors", ".pth", ".pt", ".bin")) or os.sep in value or os.path.exists(value)
+FILE_SUFFIXES = (".safetensors", ".pth", ".bin")
+
+
+def is_path(value: object) -> bool:
+    """Does ``pretrained=`` name a file rather than a tag? Only a ``Path`` (any ``os.PathLike``), a
+    string with a path separator, or one ending in .safetensors/.pth/.bin: a bare word is a tag,
+    whatever files the working directory holds."""
+    if isinstance(value, os.PathLike):
+        return True
+    if not isinstance(value, str):
+        return False
+    separators = {"/", os.sep, *([os.altsep] if os.altsep else [])}
+    return value.endswith(FILE_SUFFIXES) or any(sep in value for sep in separators)
 
 
 def resolve_weight_name(name: str, pretrained: bool | str, manifest: str | None = None) -> str:
@@ -184,6 +188,7 @@ class LoadedWeights:
     num_classes: int  # of the weight's classifier
     in_chans: int  # of the weight's stem
     weight: Weights | None  # the manifest entry, None for a file of the user's
+    dtype: str = "float32"  # the file's floating dtype (float16/bfloat16 files are cast to float32)
 
 
 def weights_from_file(path: Path, keys_for: KeysFor) -> LoadedWeights:
@@ -192,45 +197,62 @@ def weights_from_file(path: Path, keys_for: KeysFor) -> LoadedWeights:
         raise WeightsNotAvailableError(
             f"pretrained={str(path)!r}: no such file; give the path to a .safetensors file, a weight tag, or True"
         )
-    state_dict = strip_wrappers(read_state_dict(path))
-    check_tensors(state_dict, str(path))
-    check_file_arch(path, keys_for(3, 3).arch)
+    raw, metadata = read_weight_file(path)
+    state_dict = strip_wrappers(raw)
+    dtype = check_tensors(state_dict, str(path))
+    check_file_arch(path, keys_for(3, 3).arch, metadata)
+    warn_if_synthetic(metadata.get("tag", str(path)), False, metadata)
+    state_dict = as_float32(state_dict)
     keys = verify_state_dict(state_dict, keys_for, source=str(path))
     classes, in_chans = head_and_stem(state_dict, keys)
-    return LoadedWeights(state_dict, str(path), classes, in_chans, None)
+    return LoadedWeights(state_dict, str(path), classes, in_chans, None, _dtype_name(dtype))
 
 
 def weights_from_manifest(
     name: str, pretrained: bool | str, keys_for: KeysFor, hub_dir: Path | None, verify: bool
 ) -> LoadedWeights:
-    """A manifest weight: fetched along the source order, verified, converted to our layout."""
+    """A manifest weight: fetched along the source order, verified, checked, converted to our layout."""
     arch = keys_for(3, 3).arch
     weight = weight_entry(resolve_weight_name(name, pretrained, local_manifest(hub_dir)), hub_dir)
     if weight.arch != arch:
         raise InvalidArgumentError(f"weights {weight.name!r} are for {weight.arch!r}, not {arch!r}")
     found = fetch_weights(weight, hub_dir, verify=verify)
     logger.info("%s: loading from %s (%s)", weight.name, found.source, found.path)
-    if found.format == "keras":  # an .h5 file: the converter reads it itself (h5py, no TensorFlow)
-        state_dict = convert_checkpoint("keras", found.path, keys_for)
-    else:
-        state_dict = read_state_dict(found.path)
-        if found.fresh:  # known-good files (hash recorded at verification) skip the full scan
-            check_tensors(state_dict, found.source)
-        state_dict = convert_checkpoint(found.format, state_dict, keys_for)
-    return LoadedWeights(state_dict, weight.name, weight.num_classes, weight.preprocessing.input_size[0], weight)
+    state_dict, dtype, metadata = read_checked(found, keys_for)
+    warn_if_synthetic(weight.name, weight.synthetic, metadata)
+    in_chans = weight.preprocessing.input_size[0]
+    return LoadedWeights(state_dict, weight.name, weight.num_classes, in_chans, weight, _dtype_name(dtype))
 
 
-def check_file_arch(path: Path, arch: str) -> None:
-    """A safetensors file written by ``resnet-zoo convert`` names its arch; refuse another arch."""
-    if path.suffix != ".safetensors":
-        return
+def read_checked(
+    found: WeightFile, keys_for: KeysFor
+) -> tuple[dict[str, torch.Tensor], torch.dtype | None, dict[str, str]]:
+    """A fetched file read, content-checked and converted to our layout; an origin file passing
+    for the first time is pinned. A file of our cache that fails is quarantined, never kept."""
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except Exception:
-        return  # unreadable files are reported by read_state_dict
-    if meta.get("arch") and meta["arch"] != arch:
+        if found.format == "keras":  # an .h5 file: the converter reads it itself (h5py, no TensorFlow)
+            state_dict, metadata = convert_checkpoint("keras", found.path, keys_for), dict[str, str]()
+            dtype = check_tensors(state_dict, found.source, scan=found.fresh)
+        else:
+            state_dict, metadata = read_weight_file(found.path, found.stamp)
+            # known-good files (hash recorded at verification) skip the value scan, not the dtype check
+            dtype = check_tensors(state_dict, found.source, scan=found.fresh)
+            state_dict = convert_checkpoint(found.format, as_float32(state_dict), keys_for)
+    except IncompatibleCheckpointError as e:
+        moved = quarantine(found.path) if found.fresh else None
+        raise IncompatibleCheckpointError(f"{e}{f' (moved to {moved})' if moved else ''}") from None
+    record_pin(found)
+    return state_dict, dtype, metadata
+
+
+def _dtype_name(dtype: torch.dtype | None) -> str:
+    return str(dtype or torch.float32).removeprefix("torch.")
+
+
+def check_file_arch(path: Path, arch: str, metadata: dict[str, str]) -> None:
+    """A safetensors file written by ``resnet-zoo convert`` names its arch; refuse another arch."""
+    if metadata.get("arch") and metadata["arch"] != arch:
         raise IncompatibleCheckpointError(
-            f"{path} holds weights for {meta['arch']!r} (tag {meta.get('tag', '?')}), not {arch!r}; "
-            f"use create_model({meta['arch']!r}, pretrained={str(path)!r})"
+            f"{path} holds weights for {metadata['arch']!r} (tag {metadata.get('tag', '?')}), not {arch!r}; "
+            f"use create_model({metadata['arch']!r}, pretrained={str(path)!r})"
         )

@@ -5,19 +5,29 @@ read here directly, with no server.
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, ResNetZooError, WeightsNotAvailableError
-from .cache import resnet_zoo_cache_dir, sha256_file
+from ..errors import IntegrityError, ResNetZooError, WeightsNotAvailableError
+from .cache import check_regular, resnet_zoo_cache_dir, sha256_file
+from .repoid import check_repo_id
 
 HUB_DIR_ENV = "RESNET_ZOO_HUB_DIR"
 LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
 LFS_SUFFIXES = (".safetensors", ".pth", ".bin", ".h5", ".onnx")
 
 
+_OID = re.compile(r"[0-9a-f]{64}")
+LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
+
+
 def _git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    return _git_bytes(repo, *args, input=input).decode()
+
+
+def _git_bytes(repo: Path, *args: str, input: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True, check=True)
     except FileNotFoundError:
@@ -26,15 +36,13 @@ def _git(repo: Path, *args: str, input: bytes | None = None) -> str:
             "install git, or serve the directory with olah and set HF_ENDPOINT"
         ) from None
     except subprocess.CalledProcessError as e:
-        raise ResNetZooError(f"git {' '.join(args)} failed in {repo}: {e.stderr.decode().strip()}") from None
-    return done.stdout.decode()
+        raise ResNetZooError(
+            f"git {' '.join(args)} failed in {repo}: {e.stderr.decode(errors='replace').strip()}"
+        ) from None
+    return done.stdout
 
 
-def check_repo_id(repo_id: str) -> tuple[str, str]:
-    org, _, name = repo_id.partition("/")
-    if not org or not name or "/" in name or ".." in repo_id:
-        raise InvalidArgumentError(f"repo id {repo_id!r} is invalid; use ORG/NAME, e.g. resnet-zoo/resnet50.a1_in1k")
-    return org, name
+__all__ = ["LocalHub", "check_repo_id", "hub_dir_from_env", "HUB_DIR_ENV"]
 
 
 class LocalHub:
@@ -86,33 +94,47 @@ class LocalHub:
         return _git(repo, "rev-parse", "HEAD").strip()
 
     def lfs_object(self, repo_id: str, oid: str) -> Path:
+        oid = oid.lower()
+        if not _OID.fullmatch(oid):
+            raise IntegrityError(
+                f"{self.repo_dir(repo_id)}: LFS oid {oid[:80]!r} is not 64 hex digits; "
+                "refused (a hostile or broken pointer)"
+            )
         return self.repo_dir(repo_id) / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
 
     def resolve(self, repo_id: str, filename: str, revision: str = "main", sha256: str = "") -> Path | None:
         """The on-disk file for ``filename`` at ``revision``: the LFS object itself, no copy.
 
         With the pinned ``sha256`` known, the object is found by its content address (an LFS oid
-        is the file's sha256) without asking git; the caller's hash check still applies."""
+        is the file's sha256) without asking git; the caller's hash check still applies. Objects that
+        are not regular files, or symlinks out of the hub directory, are refused before reading."""
         if sha256:
             obj = self.lfs_object(repo_id, sha256)
-            if obj.exists():
+            if os.path.lexists(obj):
+                check_regular(obj, inside=self.root)
                 return obj
         repo = self.repo_dir(repo_id)
         if not (repo / ".git").exists():
             return None
         try:
-            blob = _git(repo, "show", f"{revision or 'main'}:{filename}")
+            blob = _git_bytes(repo, "show", f"{revision or 'main'}:{filename}")
         except ResNetZooError:
             return None
-        if blob.startswith("version https://git-lfs"):
-            obj = self.lfs_object(repo_id, blob.split("oid sha256:")[1].split()[0])
-            return obj if obj.exists() else None
-        # small non-LFS file: materialise it in the cache, keyed by content
-        digest = hashlib.sha256(blob.encode()).hexdigest()
-        out = resnet_zoo_cache_dir() / "local-hub-files" / digest / filename
+        if blob.startswith(LFS_PREFIX):
+            oid = blob.split(b"oid sha256:", 1)[-1].split(maxsplit=1)[0].decode("ascii", errors="replace")
+            obj = self.lfs_object(repo_id, oid)
+            if not os.path.lexists(obj):
+                return None
+            check_regular(obj, inside=self.root)
+            return obj
+        # a file committed without LFS (small, or a mistake): its bytes as they are, kept in the cache by content
+        digest = hashlib.sha256(blob).hexdigest()
+        out = resnet_zoo_cache_dir() / "local-hub-files" / digest / Path(filename).name
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(blob)
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(blob)
+            os.replace(tmp, out)
         return out
 
 
