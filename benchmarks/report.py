@@ -14,9 +14,14 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, dict[str, float], str
         values = {k: t[k]["median"] * 1000 for k in IMPLS if k in t}
         values["load_file floor"] = t["load_file floor"]["median"] * 1000
         rows.append(("time to first logits (warm cache)", arch, values, "ms"))
+    for arch, by_source in results.get("ttfl_by_source", {}).items():
+        values = {
+            f"resnet_zoo {k}" if not k.startswith("floor") else k: v["median"] * 1000 for k, v in by_source.items()
+        }
+        rows.append(("time to first logits by source", arch, values, "ms"))
     for arch, m in results["peak_rss"].items():
         rows.append(
-            ("peak RSS during the load", arch, {k: m[k]["x_file_size"] for k in IMPLS if k in m}, "x file size")
+            ("peak RSS, load + first forward", arch, {k: m[k]["x_file_size"] for k in IMPLS if k in m}, "x file size")
         )
     for key, v in results["throughput"].items():
         rows.append(("eager throughput, fp32", key, {k: v[k]["images_per_s"] for k in IMPLS if k in v}, "img/s"))

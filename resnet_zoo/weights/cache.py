@@ -133,6 +133,35 @@ def verify_file(
     return True
 
 
+def _checked_record(path: Path) -> Path:
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()
+    return resnet_zoo_cache_dir() / "checked" / f"{key}.json"
+
+
+def checked_stamp(path: Path) -> tuple[int, ...] | None:
+    """The (size, mtime, ctime, inode) of a file of the user's whose contents passed the value
+    checks as it is now, or None: a changed file (even put back to the same size and mtime) is
+    checked again. The read compares the open file against the stamp, so nothing slips in between."""
+    try:
+        record = json.loads(_checked_record(path).read_text())
+        now = stamp(path.stat())
+    except (OSError, ValueError):
+        return None
+    return tuple(now.values()) if record == now else None
+
+
+def record_checked(path: Path, st: dict[str, int]) -> None:
+    """Remember that ``path`` (as ``st`` describes it) passed the value checks."""
+    record = _checked_record(path)
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(f".{record.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        tmp.write_text(json.dumps(st))
+        os.replace(tmp, record)
+    except OSError:  # a read-only cache only costs the next load a scan
+        pass
+
+
 def quarantine(path: Path) -> Path | None:
     """Move a bad file that a cache owns (and the cache symlink pointing at it) out of every
     loader's way; return where it went. A file a cache does not own is never touched (None);

@@ -24,7 +24,7 @@ from ..errors import (
     WeightsNotAvailableError,
 )
 from ..naming import split_name
-from .cache import quarantine
+from .cache import checked_stamp, quarantine, record_checked, stamp
 from .content import as_float32, check_tensors, read_safetensors
 from .fetch import WeightFile, fetch_weights, local_manifest, record_pin, weight_entry
 from .manifest import Weights, get_weights
@@ -197,14 +197,18 @@ def weights_from_file(path: Path, keys_for: KeysFor) -> LoadedWeights:
         raise WeightsNotAvailableError(
             f"pretrained={str(path)!r}: no such file; give the path to a .safetensors file, a weight tag, or True"
         )
-    raw, metadata = read_weight_file(path)
+    known_good = checked_stamp(path)  # passed the value checks before, unchanged since: skip the scan
+    st = stamp(path.stat())
+    raw, metadata = read_weight_file(path, known_good or ())
     state_dict = strip_wrappers(raw)
-    dtype = check_tensors(state_dict, str(path))
+    dtype = check_tensors(state_dict, str(path), scan=known_good is None)
     check_file_arch(path, keys_for(3, 3).arch, metadata)
     warn_if_synthetic(metadata.get("tag", str(path)), False, metadata)
     state_dict = as_float32(state_dict)
     keys = verify_state_dict(state_dict, keys_for, source=str(path))
     classes, in_chans = head_and_stem(state_dict, keys)
+    if known_good is None:  # recorded only for a file that passed every check: a refused file leaves no trace
+        record_checked(path, st)
     return LoadedWeights(state_dict, str(path), classes, in_chans, None, _dtype_name(dtype))
 
 
