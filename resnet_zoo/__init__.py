@@ -19,7 +19,9 @@ from .errors import (
     WeightsNotAvailableError,
 )
 from .factory import create_model, list_models, list_pretrained
+from .hub_io import push_to_hub, save_pretrained
 from .infer.optimize import optimize_for_inference
+from .infer.validate import validate
 from .models import ResNet, ResNetBase, ResNetV2
 from .seed_api import ResNet50, ResNet101, ResNet152
 from .train.tuning import freeze, param_groups, unfreeze
@@ -32,6 +34,9 @@ WeightSpec = Weights  # the 0.1 name of :class:`Weights`, kept for existing code
 
 __all__ = [
     "create_model",
+    "save_pretrained",
+    "validate",
+    "push_to_hub",
     "list_models",
     "is_model",
     "get_spec",

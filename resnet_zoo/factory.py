@@ -20,8 +20,8 @@ from .nn.meta import meta_device
 from .weights.cfg import weight_cfg
 from .weights.load import LoadedWeights, is_path, load_into, weights_from_file, weights_from_manifest
 from .weights.localhub import hub_dir_from_env
+from .weights.manifest import Weights, load_manifest
 from .weights.manifest import list_pretrained as manifest_list_pretrained
-from .weights.manifest import load_manifest
 from .weights.repo import RepoWeights, is_repo_ref, is_weight_folder, open_repo, resolve_alias
 from .zoo import arch_keys, build_model, get_spec, is_model, model_args
 from .zoo import list_models as registry_list_models
@@ -231,6 +231,31 @@ def model_from_repo(repo: RepoWeights, with_weights: bool, overrides: dict[str, 
     model.pretrained_cfg = {**model.pretrained_cfg, **repo.pretrained_cfg, "num_classes": model.num_classes}
     model.weights = repo.weight
     return model
+
+
+def load_reference(
+    ref: str, hub_dir: str | os.PathLike[str] | None = None, arch_default_weight: bool = True
+) -> tuple[ResNetBase, Weights | None]:
+    """What a command's MODEL argument names, loaded: a weight tag; an architecture (its default
+    weight, or random init without ``arch_default_weight``); ``hf-hub:``/``local-dir:`` repos; a
+    folder in timm's layout (a finetune output); or a weight file beside its ``config.json``.
+    Returns the model and its weight record (None for random init)."""
+    path = Path(ref)
+    if path.suffix in (".safetensors", ".bin") and (path.parent / "config.json").is_file():
+        ref = str(path.parent)  # a finetune checkpoint file: its folder holds the config
+    if is_repo_ref(ref):
+        model = create_model(ref, pretrained=True, hub_dir=hub_dir)
+    elif is_weight_folder(ref):
+        model = create_model(open_repo(ref, need_weights=False).arch, pretrained=ref)
+    elif "." in ref or (arch_default_weight and manifest_has_weights(ref)):
+        model = create_model(ref, pretrained=True, hub_dir=hub_dir)
+    else:
+        model = create_model(ref)
+    return model, model.weights
+
+
+def manifest_has_weights(arch: str) -> bool:
+    return any(w.arch == get_spec(arch).name for w in load_manifest().values())
 
 
 # -- the manifest road ----------------------------------------------------------------------------

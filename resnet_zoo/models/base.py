@@ -115,8 +115,9 @@ class ResNetBase(nn.Module):
     frozen_norms: tuple[str, ...] = ()
     first_conv: str  # the stem convolution's module name (timm's pretrained_cfg["first_conv"])
     classifier: str  # the classifier's module name (timm's pretrained_cfg["classifier"])
-    pretrained_cfg: dict[str, Any]  # timm's keys; set by the registry and the factory
-    weights: Any = None  # the richer record of loaded weights (resnet_zoo.Weights), None for random init
+    if TYPE_CHECKING:  # not class annotations at runtime: TorchScript would try to type these records
+        pretrained_cfg: dict[str, Any]  # timm's keys; set by the registry and the factory
+        weights: Any  # the richer record of loaded weights (resnet_zoo.Weights), None for random init
 
     @property
     def default_cfg(self) -> dict[str, Any]:

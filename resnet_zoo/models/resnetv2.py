@@ -222,6 +222,7 @@ class ResNetV2(ResNetBase):
         self._make_head(num_classes, global_pool)
         self.init_weights(zero_init_last)
         self.pretrained_cfg = arch_pretrained_cfg(self, "", (in_chans, 224, 224))  # the registry names the arch
+        self.weights = None
 
     def _make_stem(self, in_chans: int, stem_type: str, stem_width: int) -> None:
         stem: OrderedDict[str, nn.Module] = OrderedDict()

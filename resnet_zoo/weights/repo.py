@@ -134,6 +134,7 @@ def _read(location: str, config_path: Path, weight_file: Path) -> RepoWeights:
             '{"architecture": "resnet50", "num_classes": ..., "pretrained_cfg": {...}}'
         )
     weight = folder_weights(location, config)
+    config = {**config, "architecture": weight.arch}
     cfg = {**preprocessing_cfg(weight.preprocessing), **(config.get("pretrained_cfg") or {})}
     cfg.update(architecture=weight.arch, num_classes=weight.num_classes, label_names=tuple(weight.labels()))
     cfg.setdefault("hf_hub_id", location[len(HF_HUB_PREFIX) :].split("@")[0] if location.startswith("hf-hub:") else "")
@@ -149,7 +150,7 @@ def folder_weights(location: str, config: dict[str, Any]) -> FolderWeights:
     ``class_names`` and ``preprocessing`` at the top level)."""
     ours = config.get(OUR_SECTION) or {}
     cfg = config.get("pretrained_cfg") or {}
-    arch = config["architecture"].split(".")[0]
+    arch = str(ours.get("architecture") or config["architecture"]).split(".")[0]
     pre_fields = ours.get("preprocessing") or config.get("preprocessing")
     pre = Preprocessing(**_tuples(pre_fields)) if pre_fields else preprocessing_from_cfg(cfg)
     names = ours.get("class_names") or config.get("class_names") or cfg.get("label_names") or config.get("label_names")
@@ -167,7 +168,9 @@ def folder_weights(location: str, config: dict[str, Any]) -> FolderWeights:
         license=cfg.get("license") or ours.get("license") or "unknown",
         storage="folder",
         source_url=ours.get("source", ""),
-        notes=ours.get("provenance", ""),
+        notes=json.dumps(ours["provenance"])
+        if isinstance(ours.get("provenance"), dict)
+        else ours.get("provenance", ""),
         class_names=tuple(names or ()),
         location=location,
     )
