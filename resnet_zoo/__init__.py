@@ -20,19 +20,25 @@ from .errors import (
     UnknownModelError,
     WeightsNotAvailableError,
 )
-from .factory import create_model
+from .factory import create_model, list_models, list_pretrained
+from .hub_io import push_to_hub, save_pretrained
 from .infer.optimize import optimize_for_inference
+from .infer.validate import validate
 from .models import ResNet, ResNetBase, ResNetV2
 from .seed_api import ResNet50, ResNet101, ResNet152
 from .train.tuning import freeze, param_groups, unfreeze
 from .version import __version__
-from .weights.manifest import Weights, get_weights, list_pretrained
-from .zoo import SPECS, ModelInfo, ResNetSpec, get_spec, is_model, list_models, model_info
+from .weights.manifest import Weights
+from .weights.repo import weights_record as get_weights
+from .zoo import SPECS, ModelInfo, ResNetSpec, get_spec, is_model, model_info
 
 WeightSpec = Weights  # the 0.1 name of :class:`Weights`, kept for existing code
 
 __all__ = [
     "create_model",
+    "save_pretrained",
+    "validate",
+    "push_to_hub",
     "list_models",
     "is_model",
     "get_spec",

@@ -86,7 +86,7 @@ def main() -> int:
     report = {
         "digits": len(labels),
         "correct": correct,
-        "hub_tag": hub_model.pretrained_cfg.name,
+        "hub_tag": hub_model.weights.name,
         "torch_hub_equal": same,
         "pil_transform_equal": pil_equal,
         "entrypoints": len(entrypoints),

@@ -209,3 +209,29 @@ def test_predict_with_a_finetune_checkpoint(tmp_path, capsys):
     image = next((tmp_path / "img").glob("*/*.png"))
     assert main(["predict", str(image), "--model", str(tmp_path / "ft" / "best"), "--topk", "2"]) == 0
     assert re.search(rf"{re.escape(str(image))}: \d \d\.\d{{3}}, \d \d\.\d{{3}}", capsys.readouterr().out)
+
+
+def test_a_finetune_output_is_accepted_wherever_a_tag_is(tmp_path, capsys):
+    """best/ is a folder in timm's layout: create_model(pretrained=DIR), local-dir:, get_weights(DIR),
+    validate, export, finetune --pretrained DIR, all with its class names and transform."""
+    run(FinetuneConfig(model="cifar_resnet20", data="digits", out=str(tmp_path / "ft"), epochs=1, max_steps=2,
+                       pretrained="digits", progress=False))  # fmt: skip
+    best = tmp_path / "ft" / "best"
+    config = json.loads((best / "config.json").read_text())
+    assert config["pretrained_cfg"]["input_size"] == [1, 32, 32] and config["resnet_zoo"]["class_names"] == list(
+        "0123456789"
+    )
+    weight = resnet_zoo.get_weights(str(best))
+    assert weight.labels() == list("0123456789") and weight.preprocessing.input_size == (1, 32, 32)
+    a = resnet_zoo.create_model("cifar_resnet20", pretrained=str(best))
+    b = resnet_zoo.create_model(f"local-dir:{best}", pretrained=True)
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x))
+    assert a.pretrained_cfg["label_names"] == tuple("0123456789") and a.pretrained_cfg["mean"] == (0.5,)
+    export_digits(tmp_path / "val", limit=40)
+    assert resnet_zoo.validate(str(best), tmp_path / "val").images == 40
+    assert main(["export", "exported-program", str(best), "--out", str(tmp_path / "m.pt2")]) == 0
+    again = run(FinetuneConfig(model="cifar_resnet20", data="digits", out=str(tmp_path / "ft2"), epochs=1,
+                               max_steps=1, pretrained=str(best), progress=False))  # fmt: skip
+    assert "val_acc" in again

@@ -124,7 +124,7 @@ def test_create_model_and_torch_hub_from_a_local_hub_dir(hub_root, tag):
     with torch.no_grad():
         assert torch.equal(model(x), ref)
         assert torch.equal(hub_model(x), ref)
-    assert model.pretrained_cfg.name == tag
+    assert model.weights.name == tag
     assert not any(t.is_meta for t in [*model.parameters(), *model.buffers()])
     assert not model.training
 

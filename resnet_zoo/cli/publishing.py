@@ -3,6 +3,8 @@
 import argparse
 from typing import Any
 
+from ..factory import create_model, load_reference
+from ..hub_io import push_to_hub
 from ..tools.buildhub import build_hub
 from ..tools.convert import DEFAULT_SOURCE, SOURCES, convert
 from ..tools.publish import publish
@@ -33,6 +35,16 @@ def cmd_publish(args: argparse.Namespace) -> int:
         f"(sha256 {weight.hub.sha256}, {weight.hub.size} bytes)"
         + (" - SYNTHETIC weights (random numbers)" if weight.synthetic else "")
     )
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    if args.model:  # a bare weight file of the user's: the arch comes from --model
+        model = create_model(args.model, pretrained=args.source)
+    else:
+        model, _ = load_reference(args.source, arch_default_weight=True)
+    commit = push_to_hub(model, args.repo_id, private=args.private or None, commit_message=args.message)
+    print(f"pushed {args.source} to {args.repo_id}@{commit}: model.safetensors, config.json (timm's layout), README.md")
     return 0
 
 
@@ -102,6 +114,20 @@ def add_parsers(sub: Any) -> None:
         help="upload SYNTHETIC weights (random numbers) to the Hub anyway; refused without it",
     )
     p.set_defaults(func=cmd_publish)
+
+    p = add_command(
+        sub,
+        "push",
+        "push a model (finetune output, repo, tag or weight file) to the Hub in timm's layout",
+        "  resnet-zoo push runs/digits/best --repo-id me/digits-resnet20\n"
+        "  resnet-zoo push my.safetensors --model resnet50 --repo-id me/resnet50-mine",
+    )
+    p.add_argument("source", help="a finetune output folder, local-dir:/hf-hub: repo, weight tag, or a weight file")
+    p.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
+    p.add_argument("--model", help="the architecture of a bare weight file (a folder names its own)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--message", help="the commit message")
+    p.set_defaults(func=cmd_push)
 
     p = add_command(
         sub,

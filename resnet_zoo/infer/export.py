@@ -1,20 +1,18 @@
-"""``resnet-zoo export onnx``: an ONNX graph of a model, checked with onnxruntime before success."""
+"""``resnet-zoo export onnx|torchscript|exported-program``: a deployable model, checked against eager
+PyTorch (onnxruntime for ONNX) before it reports success."""
 
 import logging
+import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ..errors import ExportMismatchError
-from ..factory import create_model
-from ..naming import split_name
-from ..weights.fetch import weight_entry
-from ..weights.load import resolve_weight_name
-from ..weights.localhub import hub_dir_from_env
-from ..weights.manifest import load_manifest
-from ..zoo import get_spec
+from ..factory import load_reference
 
 logger = logging.getLogger(__name__)
 ONNX_TOLERANCE = 1e-4  # max |delta| allowed, as a fraction of max(1, max |PyTorch output|)
@@ -29,12 +27,11 @@ class ExportResult:
 
 
 def _model_and_input_size(name: str, hub_dir: str | None) -> tuple[torch.nn.Module, tuple[int, int, int]]:
-    """A weight tag loads its weights; an architecture name exports the randomly initialised graph."""
-    _, tag = split_name(name)
-    if tag is not None or name in load_manifest():
-        spec = weight_entry(resolve_weight_name(name, True), hub_dir_from_env(hub_dir))
-        return create_model(spec.name, pretrained=True, hub_dir=hub_dir), spec.preprocessing.input_size
-    return create_model(name), get_spec(name).input_size
+    """A weight tag, repo or finetune folder loads its weights; an architecture name exports the
+    randomly initialised graph."""
+    model, weight = load_reference(name, hub_dir=hub_dir, arch_default_weight=False)
+    size = weight.preprocessing.input_size if weight is not None else model.pretrained_cfg["input_size"]
+    return model, tuple(size)
 
 
 def export_onnx(
@@ -75,3 +72,48 @@ def export_onnx(
                 f"{out} was removed"
             )
     return ExportResult(out, worst, batches, opset)
+
+
+def _check_against_eager(name: str, model: torch.nn.Module, run: Any, size: tuple[int, int, int], out: Path) -> float:
+    """Max |delta| of ``run`` against eager ``model`` at batch 1 and 3; removes ``out`` on a mismatch."""
+    worst = 0.0
+    for batch in (1, 3):
+        x = torch.randn(batch, *size, generator=torch.Generator().manual_seed(batch))
+        with torch.no_grad():
+            expected, got = model(x), run(x)
+        diff = (got - expected).abs().max().item() if got.shape == expected.shape else math.inf
+        worst = max(worst, diff)
+        if diff > ONNX_TOLERANCE * max(1.0, expected.abs().max().item()):
+            out.unlink(missing_ok=True)
+            raise ExportMismatchError(
+                f"{name}: the exported model's output {tuple(got.shape)} differs from eager PyTorch "
+                f"{tuple(expected.shape)} by max |delta| {diff:.2e} at batch {batch}; {out} was removed"
+            )
+    return worst
+
+
+def export_torchscript(name: str, out: str | os.PathLike[str], hub_dir: str | None = None) -> ExportResult:
+    """``torch.jit.script`` of the model (any batch, any size), saved and loaded back, checked against eager."""
+    model, size = _model_and_input_size(name, hub_dir)
+    model = model.eval()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation notice
+        torch.jit.save(torch.jit.script(model), str(out))
+        loaded = torch.jit.load(str(out))
+    return ExportResult(out, _check_against_eager(name, model, loaded, size, out), (1, 3), None)
+
+
+def export_program(name: str, out: str | os.PathLike[str], hub_dir: str | None = None) -> ExportResult:
+    """``torch.export.export`` with a dynamic batch, saved (``.pt2``) and loaded back, checked against eager."""
+    model, size = _model_and_input_size(name, hub_dir)
+    model = model.eval()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    example = torch.randn(2, *size, generator=torch.Generator().manual_seed(0))
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})
+    torch.export.save(program, str(out))
+    loaded = torch.export.load(str(out)).module()
+    return ExportResult(out, _check_against_eager(name, model, loaded, size, out), (1, 3), None)

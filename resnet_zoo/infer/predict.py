@@ -1,6 +1,5 @@
 """``resnet-zoo predict``: top-k labels of images under a weight's own transform, and a picture."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,11 +8,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import InvalidArgumentError
-from ..factory import create_model
-from ..weights.fetch import weight_entry
-from ..weights.load import resolve_weight_name
-from ..weights.localhub import hub_dir_from_env
-from ..weights.transforms import Preprocessing, eval_transform
+from ..factory import load_reference
 
 GRID_CELL = 160  # each image is drawn in a GRID_CELL square
 GRID_CAPTION = 24  # with a caption strip below it
@@ -39,26 +34,16 @@ class Predictor:
 
 
 def load_predictor(model_ref: str, hub_dir: str | None = None) -> Predictor:
-    """A weight tag / arch name (its default weight), or a ``finetune`` checkpoint (file or folder)."""
-    path = Path(model_ref)
-    if path.is_dir():
-        path = path / "model.safetensors"
-    if path.suffix == ".safetensors":
-        config_file = path.with_name("config.json")
-        if not path.exists() or not config_file.exists():
-            raise InvalidArgumentError(
-                f"--model {model_ref!r}: expected a finetune checkpoint (model.safetensors "
-                "with its config.json), a weight tag or an architecture name"
-            )
-        config = json.loads(config_file.read_text())
-        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config["preprocessing"].items()}
-        pre = Preprocessing(**fields)
-        model = create_model(config["architecture"], pretrained=str(path))
-        return Predictor(model, eval_transform(pre), list(config["class_names"]))
-    local = hub_dir_from_env(hub_dir)
-    spec = weight_entry(resolve_weight_name(model_ref, True), local)
-    model = create_model(spec.name, pretrained=True, hub_dir=hub_dir)
-    return Predictor(model, spec.transforms(), spec.labels())
+    """A weight tag / arch name (its default weight), ``hf-hub:``/``local-dir:`` repos, or a
+    ``finetune`` output (folder or its ``model.safetensors``): the model with its own transform
+    and class names."""
+    model, weight = load_reference(model_ref, hub_dir=hub_dir)
+    if weight is None:
+        raise InvalidArgumentError(
+            f"--model {model_ref!r} has no weights to predict with; give a weight tag, an architecture with "
+            "weights, a finetune output folder or an hf-hub:/local-dir: repo"
+        )
+    return Predictor(model, weight.transforms(), weight.labels())
 
 
 def write_grid(images: list[Any], results: list[list[tuple[str, float]]], out: str | Path) -> tuple[int, int]:

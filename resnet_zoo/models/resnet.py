@@ -10,13 +10,13 @@ torchvision's for the shared variants): ``conv1``, ``bn1``, ``layer1.0.conv1``, 
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
 
 from ..errors import InvalidArgumentError
-from ..nn.checks import ATTENTIONS, check_choice, check_common_args, check_stages
+from ..nn.checks import check_common_args, check_v1_args
 from ..nn.conventions import CONVENTIONS, TIMM, Convention
 from ..nn.layers import (
     DropPath,
@@ -27,11 +27,7 @@ from ..nn.layers import (
     make_attention,
     projection_shortcut,
 )
-from .base import ResNetBase, Tap
-
-BLOCKS = ("basic", "bottleneck")
-STEMS = ("", "deep", "tiered", "cifar")
-SHORTCUTS = ("projection", "zero_pad")
+from .base import ResNetBase, Tap, arch_pretrained_cfg
 
 
 class BasicBlock(nn.Module):
@@ -141,26 +137,6 @@ class Bottleneck(nn.Module):
         return self.act3(x + shortcut)
 
 
-def _check_v1_args(
-    block: str,
-    layers: Sequence[int],
-    channels: Sequence[int],
-    stem_type: str,
-    shortcut: str,
-    attention: str | None,
-    avg_down: bool,
-    convention: str,
-) -> None:
-    check_choice("convention", convention, tuple(CONVENTIONS))
-    check_choice("block", block, BLOCKS)
-    check_choice("stem_type", stem_type, STEMS)
-    check_choice("shortcut", shortcut, SHORTCUTS)
-    check_choice("attention", attention, ATTENTIONS)
-    check_stages(layers, channels)
-    if shortcut == "zero_pad" and avg_down:
-        raise InvalidArgumentError("avg_down=True needs shortcut='projection' (zero_pad has no conv to pool for)")
-
-
 class ResNet(ResNetBase):
     """The configurable ResNet v1 (and CIFAR ResNet) of the zoo.
 
@@ -179,13 +155,19 @@ class ResNet(ResNetBase):
             (parameter-free identity with subsampling and zero-filled channels: option A).
         attention: None, "se" (squeeze-excitation, reduction ``se_ratio``) or "eca".
         output_stride: 32, 16 or 8; the last stages trade stride for dilation.
-        global_pool: "avg", "max", "avgmax" or "catavgmax".
+        global_pool: "avg", "max", "avgmax", "catavgmax", or "" (unpooled; with ``num_classes=0``).
         drop_rate: dropout before the classifier; drop_path_rate: stochastic depth, linear by block.
         zero_init_last: zero the last BN's scale in each residual branch (identity at init).
         convention: "timm" (timm's and torchvision's) or "keras" (Keras Applications':
             the stride on the bottleneck's first 1x1, biased convs, BN eps 1.001e-5).
         num_classes: classifier outputs, 0 for none; in_chans: input channels.
     """
+
+    if TYPE_CHECKING:  # the stages, added by name in _make_stages (CIFAR nets have three)
+        layer1: nn.Module
+        layer2: nn.Module
+        layer3: nn.Module
+        layer4: nn.Module
 
     def __init__(
         self,
@@ -218,7 +200,7 @@ class ResNet(ResNetBase):
             drop_rate=drop_rate,
             drop_path_rate=drop_path_rate,
         )
-        _check_v1_args(block, layers, channels, stem_type, shortcut, attention, avg_down, convention)
+        check_v1_args(block, layers, channels, stem_type, shortcut, attention, avg_down, convention)
         super().__init__()
         self.num_classes = num_classes
         self.in_chans = in_chans
@@ -250,6 +232,8 @@ class ResNet(ResNetBase):
         )
         self._make_head(num_classes, global_pool)
         self.init_weights(zero_init_last)
+        self.pretrained_cfg = arch_pretrained_cfg(self, "", (in_chans, 224, 224))  # the registry names the arch
+        self.weights = None
 
     def _make_stem(
         self, in_chans: int, stem_type: str, stem_width: int, cifar_width: int, replace_stem_pool: bool
@@ -342,6 +326,7 @@ class ResNet(ResNetBase):
             self.stage_names.append(name)
             self.feature_info.append(dict(num_chs=inplanes, reduction=net_stride, module=name))
         self.num_features = inplanes
+        self.num_taps = len(self.feature_info)
 
     @torch.no_grad()
     def init_weights(self, zero_init_last: bool = True) -> None:
@@ -360,6 +345,39 @@ class ResNet(ResNetBase):
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         return self.act1(self.bn1(self.conv1(x)))
+
+    def _trunk(self, x: torch.Tensor, take: list[int], last: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        out: list[torch.Tensor] = []
+        x = self.act1(self.bn1(self.conv1(x)))
+        if 0 in take:
+            out.append(x)
+        x = self.maxpool(x)  # as timm: the stem pool runs even when only the stem feature is taken
+        if last >= 1:
+            x = self.layer1(x)
+            if 1 in take:
+                out.append(x)
+        if last >= 2:
+            x = self.layer2(x)
+            if 2 in take:
+                out.append(x)
+        if last >= 3:
+            x = self.layer3(x)
+            if 3 in take:
+                out.append(x)
+        if hasattr(self, "layer4"):  # noqa: SIM102  # hasattr is resolved when scripting: CIFAR nets have three stages
+            if last >= 4:
+                x = self.layer4(x)
+                if 4 in take:
+                    out.append(x)
+        return x, out
+
+    def forward_trunk(self, x: torch.Tensor, take: list[int], last: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        if (self.grad_checkpointing or self.num_taps > 5) and not torch.jit.is_scripting():
+            return self._trunk_taps(x, take, last)  # checkpointed, or a custom net of more than 4 stages
+        return self._trunk(x, take, last)
+
+    def prune_stem_pool(self) -> None:
+        self.maxpool = nn.Identity()
 
     def feature_taps(self) -> list[Tap]:
         """Stem (to ``act1``), then each stage; the stem pool opens the first stage's tap."""

@@ -16,8 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import InvalidArgumentError
-from ..nn.checks import check_choice, check_common_args, check_head_args, check_stages
+from ..nn.checks import check_common_args, check_head_args, check_v2_args
 from ..nn.conventions import CONVENTIONS, TIMM, Convention
 from ..nn.layers import (
     DropPath,
@@ -28,9 +27,7 @@ from ..nn.layers import (
     drop_path_rates,
     make_divisible,
 )
-from .base import ResNetBase, Tap
-
-V2_STEMS = ("", "deep", "tiered")
+from .base import ResNetBase, Tap, arch_pretrained_cfg
 
 
 def _conv(
@@ -82,6 +79,7 @@ class PreActBasic(nn.Module):
     ) -> None:
         super().__init__()
         self.downsample = shortcut
+        self.preact_shortcut = bool(getattr(shortcut, "takes_preact", False))  # a plain bool: scriptable
         self.norm1 = nn.BatchNorm2d(in_chs, eps=convention.bn_eps)
         self.conv1 = _conv(in_chs, out_chs, 3, stride, first_dilation)
         self.norm2 = nn.BatchNorm2d(out_chs, eps=convention.bn_eps)
@@ -93,7 +91,7 @@ class PreActBasic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_preact = F.relu(self.norm1(x))
-        shortcut = x if self.downsample is None else self.downsample(x_preact if self.downsample.takes_preact else x)
+        shortcut = x if self.downsample is None else self.downsample(x_preact if self.preact_shortcut else x)
         x = self.conv2(F.relu(self.norm2(self.conv1(x_preact))))
         return self.drop_path(x) + shortcut
 
@@ -118,6 +116,7 @@ class PreActBottleneck(nn.Module):
         mid_chs = make_divisible(out_chs * 0.25)
         eps = convention.bn_eps
         self.downsample = shortcut
+        self.preact_shortcut = bool(getattr(shortcut, "takes_preact", False))  # a plain bool: scriptable
         self.norm1 = nn.BatchNorm2d(in_chs, eps=eps)
         self.conv1 = _conv(in_chs, mid_chs, 1)
         self.norm2 = nn.BatchNorm2d(mid_chs, eps=eps)
@@ -131,7 +130,7 @@ class PreActBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_preact = F.relu(self.norm1(x))
-        shortcut = x if self.downsample is None else self.downsample(x_preact if self.downsample.takes_preact else x)
+        shortcut = x if self.downsample is None else self.downsample(x_preact if self.preact_shortcut else x)
         x = self.conv1(x_preact)
         x = self.conv2(F.relu(self.norm2(x)))
         x = self.conv3(F.relu(self.norm3(x)))
@@ -161,20 +160,9 @@ class ClassifierHead(nn.Module):
         x = self.global_pool(x)
         if self.drop_rate:
             x = F.dropout(x, p=self.drop_rate, training=self.training)
-        return x.flatten(1) if pre_logits else self.fc(x).flatten(1)
-
-
-def _check_v2_args(
-    layers: Sequence[int], channels: Sequence[int], stem_type: str, shortcut: str, convention: str
-) -> None:
-    check_choice("convention", convention, tuple(CONVENTIONS))
-    check_choice("stem_type", stem_type, V2_STEMS)
-    if shortcut != "projection":
-        raise InvalidArgumentError(
-            f"shortcut={shortcut!r} is not available for a pre-activation ResNet: its shortcut takes the "
-            "pre-activated input through a projection; use shortcut='projection' (the default)"
-        )
-    check_stages(layers, channels)
+        if not pre_logits:
+            x = self.fc(x)
+        return x.flatten(1) if self.global_pool.pool_type else x  # unpooled ('') stays a map, as timm
 
 
 class ResNetV2(ResNetBase):
@@ -189,6 +177,8 @@ class ResNetV2(ResNetBase):
             whose shortcut subsamples the raw input; biased stem, projection and last 1x1 convs;
             BN eps 1.001e-5). Other args as :class:`ResNet`.
     """
+
+    __jit_unused_properties__ = ["default_cfg", "global_pool", "fc"]  # noqa: RUF012  # properties TorchScript skips
 
     def __init__(
         self,
@@ -216,7 +206,7 @@ class ResNetV2(ResNetBase):
             drop_rate=drop_rate,
             drop_path_rate=drop_path_rate,
         )
-        _check_v2_args(layers, channels, stem_type, shortcut, convention)
+        check_v2_args(layers, channels, stem_type, shortcut, convention)
         super().__init__()
         self.num_classes = num_classes
         self.in_chans = in_chans
@@ -228,8 +218,11 @@ class ResNetV2(ResNetBase):
         self._make_stem(in_chans, stem_type, stem_width)
         self._make_stages(layers, channels, basic, stem_width, output_stride, avg_down, drop_path_rate)
         self.norm = nn.BatchNorm2d(self.num_features, eps=self.convention.bn_eps)
+        self.final_act = True  # the final norm is BN-ReLU (timm's BatchNormAct2d); pruned together
         self._make_head(num_classes, global_pool)
         self.init_weights(zero_init_last)
+        self.pretrained_cfg = arch_pretrained_cfg(self, "", (in_chans, 224, 224))  # the registry names the arch
+        self.weights = None
 
     def _make_stem(self, in_chans: int, stem_type: str, stem_width: int) -> None:
         stem: OrderedDict[str, nn.Module] = OrderedDict()
@@ -250,6 +243,7 @@ class ResNetV2(ResNetBase):
         else:
             stem["pool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.stem = nn.Sequential(stem)
+        self.stem_pool_index = list(stem).index("pad" if "pad" in stem else "pool")  # the stem feature comes before
         self.feature_info: list[dict[str, Any]] = [
             dict(num_chs=stem_width, reduction=2, module="stem.conv3" if stem_type else "stem.conv")
         ]
@@ -309,9 +303,10 @@ class ResNetV2(ResNetBase):
         self.stages = nn.Sequential(*stages)
         self.stage_names = [f"stages.{i}" for i in range(len(stages))]
         self.num_features = prev_chs
+        self.num_taps = len(self.feature_info)
 
     # The v2 head lives in ``self.head`` (keys ``head.fc``); expose it through the shared contract.
-    def _make_head(self, num_classes: int, global_pool: str) -> None:
+    def _make_head(self, num_classes: int, global_pool: str) -> None:  # a conv classifier: '' gives a logit map
         self.num_classes = num_classes
         self.head = ClassifierHead(self.num_features, num_classes, global_pool, self.drop_rate)
         self.head_hidden_size = self.head.num_features
@@ -327,7 +322,7 @@ class ResNetV2(ResNetBase):
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
         global_pool = self.head.global_pool.pool_type if global_pool is None else global_pool
         check_head_args(num_classes, global_pool)
-        device = self.norm.weight.device
+        device = next(self.stem.parameters()).device
         self._make_head(num_classes, global_pool)
         self.head.to(device)
 
@@ -352,14 +347,39 @@ class ResNetV2(ResNetBase):
         stages = [list(cast(ResNetStage, stage).blocks) for stage in self.stages]
         return [stem, [*pool, *stages[0]], *stages[1:]]
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.norm(super().forward_features(x)))
+    def _trunk(self, x: torch.Tensor, take: list[int], last: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        out: list[torch.Tensor] = []
+        x_stem = x
+        for i, layer in enumerate(self.stem):
+            if i == self.stem_pool_index:
+                x_stem = x
+            x = layer(x)
+        if self.stem_pool_index < 0:  # the pool was pruned
+            x_stem = x
+        if 0 in take:
+            out.append(x_stem)
+        for i, stage in enumerate(self.stages):
+            if i < last:
+                x = stage(x)
+                if i + 1 in take:
+                    out.append(x)
+        return x, out
+
+    def final_norm(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x)
+        return F.relu(x) if self.final_act else x
 
     def empty_stage(self) -> nn.Module:
         return ResNetStage([])
 
+    def prune_stem_pool(self) -> None:
+        if self.stem_pool_index >= 0:
+            self.stem = self.stem[: self.stem_pool_index]
+            self.stem_pool_index = -1
+
     def prune_trunk_end(self) -> None:
-        self.norm = nn.Identity()  # type: ignore[assignment]  # the final norm is dropped with the head
+        self.norm = nn.Identity()  # type: ignore[assignment]  # the final norm (BN-ReLU) goes as a whole
+        self.final_act = False
 
     def group_modules(self, group: str) -> list[nn.Module]:
         if group == "stem":

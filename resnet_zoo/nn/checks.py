@@ -4,10 +4,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InvalidArgumentError
+from .conventions import CONVENTIONS
 
-GLOBAL_POOLS = ("avg", "max", "avgmax", "catavgmax")
+GLOBAL_POOLS = ("avg", "max", "avgmax", "catavgmax", "")  # "": no pooling (timm), unpooled features
 ATTENTIONS = (None, "se", "eca")
 OUTPUT_STRIDES = (8, 16, 32)
+BLOCKS = ("basic", "bottleneck")
+STEMS = ("", "deep", "tiered", "cifar")
+V2_STEMS = ("", "deep", "tiered")
+SHORTCUTS = ("projection", "zero_pad")
 
 
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
@@ -42,3 +47,36 @@ def check_stages(layers: Sequence[int], channels: Sequence[int]) -> None:
         raise InvalidArgumentError(
             f"layers={tuple(layers)} must give a depth >= 1 for each of the {len(channels)} stages {tuple(channels)}"
         )
+
+
+def check_v1_args(
+    block: str,
+    layers: Sequence[int],
+    channels: Sequence[int],
+    stem_type: str,
+    shortcut: str,
+    attention: str | None,
+    avg_down: bool,
+    convention: str,
+) -> None:
+    check_choice("convention", convention, tuple(CONVENTIONS))
+    check_choice("block", block, BLOCKS)
+    check_choice("stem_type", stem_type, STEMS)
+    check_choice("shortcut", shortcut, SHORTCUTS)
+    check_choice("attention", attention, ATTENTIONS)
+    check_stages(layers, channels)
+    if shortcut == "zero_pad" and avg_down:
+        raise InvalidArgumentError("avg_down=True needs shortcut='projection' (zero_pad has no conv to pool for)")
+
+
+def check_v2_args(
+    layers: Sequence[int], channels: Sequence[int], stem_type: str, shortcut: str, convention: str
+) -> None:
+    check_choice("convention", convention, tuple(CONVENTIONS))
+    check_choice("stem_type", stem_type, V2_STEMS)
+    if shortcut != "projection":
+        raise InvalidArgumentError(
+            f"shortcut={shortcut!r} is not available for a pre-activation ResNet: its shortcut takes the "
+            "pre-activated input through a projection; use shortcut='projection' (the default)"
+        )
+    check_stages(layers, channels)

@@ -144,7 +144,8 @@ class DropPath(nn.Module):
         if self.drop_prob == 0.0 or not self.training:
             return x
         keep = 1.0 - self.drop_prob
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        shape = [x.shape[0]] + [1] * (x.dim() - 1)  # a list: TorchScript cannot repeat a tuple
+        mask = x.new_empty(shape).bernoulli_(keep)
         return x * mask.div_(keep)
 
     def extra_repr(self) -> str:
@@ -152,7 +153,8 @@ class DropPath(nn.Module):
 
 
 class GlobalPool(nn.Module):
-    """Global pooling to (N, C * feat_mult), or (N, C * feat_mult, 1, 1) with ``flatten=False``."""
+    """Global pooling to (N, C * feat_mult), or (N, C * feat_mult, 1, 1) with ``flatten=False``;
+    ``pool_type=""`` passes the map through unpooled."""
 
     def __init__(self, pool_type: str = "avg", flatten: bool = True) -> None:
         super().__init__()
@@ -163,6 +165,8 @@ class GlobalPool(nn.Module):
         return 2 if self.pool_type == "catavgmax" else 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.pool_type:  # timm's "": no pooling, no flattening
+            return x
         if self.pool_type == "avg":
             x = x.mean((2, 3), keepdim=True)
         elif self.pool_type == "max":

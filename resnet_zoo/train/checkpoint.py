@@ -13,9 +13,11 @@ import torch.nn as nn
 from safetensors.torch import save_file
 
 from ..errors import IncompatibleCheckpointError
+from ..hub_io import model_config
 from ..naming import split_name
 from ..version import __version__
 from ..weights.load import read_state_dict
+from ..weights.repo import OUR_SECTION
 from ..weights.transforms import Preprocessing
 
 logger = logging.getLogger(__name__)
@@ -52,15 +54,18 @@ def save_checkpoint(
         },
     )
     os.replace(tmp, folder / "model.safetensors")
-    config = {
-        "architecture": arch,
-        "num_classes": len(classes),
-        "class_names": classes,
-        "preprocessing": _jsonable(asdict(pre)),
-        "label_set": "custom",
-        "finetune": {k: v for k, v in run_config.items() if k != "progress"},
-        "metrics": metrics,
-    }
+    # timm's layout (resnet_zoo, timm and transformers load the folder), plus the 0.1 top-level keys
+    source = f"resnet-zoo finetune from {run_config.get('pretrained') or 'scratch'}"
+    config = model_config(model, classes, pre, provenance={"source": source, "metrics": metrics})
+    config[OUR_SECTION]["tag"] = "finetuned"
+    config.update(
+        class_names=classes,
+        preprocessing=_jsonable(asdict(pre)),
+        label_set="custom",
+        finetune={k: v for k, v in run_config.items() if k != "progress"},
+        metrics=metrics,
+    )
+    config["pretrained_cfg"]["tag"] = "finetuned"
     (folder / CHECKPOINT_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
 
 
@@ -83,7 +88,7 @@ def resume(
     model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, out: Path, model_name: str
 ) -> tuple[int, dict[str, Any]]:
     config = json.loads((out / "last" / CHECKPOINT_CONFIG).read_text())
-    arch = config["architecture"]
+    arch = (config.get(OUR_SECTION) or {}).get("architecture") or config["architecture"]
     if arch != split_name(model_name)[0]:
         raise IncompatibleCheckpointError(
             f"{out}/last holds a {arch!r} checkpoint, not {model_name!r}; use another --out or the same --model"

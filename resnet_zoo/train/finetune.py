@@ -21,6 +21,7 @@ from ..factory import create_model
 from ..naming import split_name
 from ..weights.load import resolve_weight_name
 from ..weights.manifest import Weights, get_weights
+from ..weights.repo import is_repo_ref, is_weight_folder, weights_record
 from ..weights.transforms import Preprocessing, eval_transform
 from ..zoo import get_spec
 from .augment import TrainTransform
@@ -87,6 +88,9 @@ def _all_sum(values: list[float], device: torch.device) -> list[float]:
 
 def _preprocessing(cfg: FinetuneConfig, in_chans_hint: int | None) -> tuple[Preprocessing, Weights | None]:
     arch = split_name(cfg.model)[0]
+    if isinstance(cfg.pretrained, str) and (is_weight_folder(cfg.pretrained) or is_repo_ref(cfg.pretrained)):
+        folder = weights_record(cfg.pretrained)  # a finetune output or a repo: its own transform
+        return folder.preprocessing, folder
     from_file = isinstance(cfg.pretrained, str) and Path(cfg.pretrained).exists()
     if from_file:
         config_path = Path(str(cfg.pretrained)).with_name(CHECKPOINT_CONFIG)

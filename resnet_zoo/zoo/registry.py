@@ -15,6 +15,7 @@ from typing import Any
 from ..convert.common import ArchKeys
 from ..errors import InvalidArgumentError, UnknownModelError
 from ..models import ResNet, ResNetBase, ResNetV2
+from ..models.base import arch_pretrained_cfg
 from ..naming import split_name
 from ..nn.meta import meta_device
 from .specs import SPECS, ResNetSpec
@@ -83,8 +84,10 @@ def model_args(name: str, **overrides: Any) -> dict[str, Any]:
 def build_model(name: str, **overrides: Any) -> ResNetBase:
     """Build the architecture ``name`` (random init; inside ``meta_device()``, no init at all)."""
     spec = get_spec(name)
-    model = model_class(name)(**model_args(name, **overrides))
+    args = model_args(name, **overrides)
+    model = model_class(name)(**args)
     model.arch_name = spec.name  # type: ignore[assignment]  # a plain str attribute, not a submodule
+    model.pretrained_cfg = arch_pretrained_cfg(model, spec.name, (args.get("in_chans", 3), *spec.input_size[1:]))
     return model
 
 
