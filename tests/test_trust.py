@@ -497,7 +497,7 @@ def test_a_bare_word_is_a_tag_even_when_a_file_has_that_name(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     Path("digits").write_bytes(b"not a weight file")
     model = resnet_zoo.create_model("cifar_resnet20", pretrained="digits")
-    assert model.pretrained_cfg.name == DIGITS
+    assert model.weights.name == DIGITS
     path = tmp_path / "mine"
     save_file(digits_sd(), str(path))
     assert resnet_zoo.create_model("cifar_resnet20", pretrained=path).pretrained_cfg is None  # a Path is a file
