@@ -148,8 +148,13 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_verify_cache)
 
-    p = add_command(sub, "manifest", "maintain weights_manifest.json (from a checkout)")
-    msub = p.add_subparsers(dest="manifest_command", required=True)
+    p = add_command(
+        sub,
+        "manifest",
+        "maintain weights_manifest.json (from a checkout)",
+        "  resnet-zoo manifest sync --check",
+    )
+    msub = p.add_subparsers(dest="manifest_command", required=True, metavar="SUBCOMMAND")
     m = add_command(
         msub,
         "sync",
