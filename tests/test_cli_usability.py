@@ -143,3 +143,26 @@ def test_export_onnx_opset_metadata_and_dynamic_shape(tmp_path, capsys):
     meta = {p.key: p.value for p in model.metadata_props}
     assert json.loads(meta["labels"]) == [str(d) for d in range(10)]
     assert json.loads(meta["preprocessing"])["input_size"] == [1, 32, 32] and meta["model"] == "cifar_resnet20.digits"
+
+
+def test_hub_docstrings_name_the_archs_own_tags():
+    import importlib.util
+
+    from hubtools import REPO
+
+    spec = importlib.util.spec_from_file_location("hubconf_for_test", REPO / "hubconf.py")
+    hubconf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hubconf)
+    assert "('digits')" in hubconf.cifar_resnet20.__doc__ and "a1_in1k" not in hubconf.cifar_resnet20.__doc__
+    assert "none are published" in hubconf.cifar_resnet32.__doc__
+
+
+def test_manifest_sync_outside_a_checkout_keeps_our_entries(tmp_path, monkeypatch):
+    from hubtools import REPO
+
+    from resnet_zoo.tools.manifest_sync import sync
+
+    monkeypatch.chdir(tmp_path)  # as from an installed wheel: no weights_manifest.json here
+    assert main(["manifest", "sync"]) == 2  # no results table: a clear error, not a traceback
+    entries = sync(tmp_path / "weights_manifest.json", REPO / "data" / "timm-results-imagenet-resnet.csv")
+    assert "cifar_resnet20.digits" in {e.name for e in entries}
