@@ -1,6 +1,6 @@
 """torch.hub entrypoints for resnet_zoo: one per registered architecture, generated from its spec.
 
-model = torch.hub.load("<owner>/resnet_zoo", "resnet50")                  # from GitHub (<owner>: the account hosting it)
+model = torch.hub.load("<owner>/resnet_zoo", "resnet50")    # from GitHub (<owner>: the account hosting it)
 model = torch.hub.load("/path/to/resnet_zoo", "resnet50", source="local")  # from a checkout
 model = torch.hub.load(..., "resnet50", pretrained=True, weights="a1_in1k")
 """

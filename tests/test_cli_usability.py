@@ -159,7 +159,6 @@ def test_hub_docstrings_name_the_archs_own_tags():
 
 def test_manifest_sync_outside_a_checkout_keeps_our_entries(tmp_path, monkeypatch):
     from hubtools import REPO
-
     from resnet_zoo.tools.manifest_sync import sync
 
     monkeypatch.chdir(tmp_path)  # as from an installed wheel: no weights_manifest.json here
