@@ -173,6 +173,7 @@ def test_unreadable_images_are_skipped_with_a_count(tmp_path, caplog):
             )
         )
     assert "skipped 2 unreadable image file(s)" in caplog.text
+    assert "broken.jpg" in caplog.text and "cut.png" in caplog.text  # each one is named
     assert best["epoch"] == 1
 
 
