@@ -1,6 +1,6 @@
 """torch.hub entrypoints for resnet_zoo: one per registered architecture, generated from its spec.
 
-model = torch.hub.load("<owner>/resnet_zoo", "resnet50")                  # from GitHub
+model = torch.hub.load("<owner>/resnet_zoo", "resnet50")    # from GitHub (<owner>: the account hosting it)
 model = torch.hub.load("/path/to/resnet_zoo", "resnet50", source="local")  # from a checkout
 model = torch.hub.load(..., "resnet50", pretrained=True, weights="a1_in1k")
 """
@@ -32,6 +32,12 @@ class _Entrypoint:
     @property
     def __doc__(self):
         info = _zoo.model_info(self.__name__)
+        tags = [n.split(".", 1)[1] for n in _zoo.list_pretrained(f"{self.__name__}.*")]
+        if tags:
+            shown = ", ".join(repr(t) for t in tags[:3]) + (", ..." if len(tags) > 3 else "")
+            weights_doc = f"a weight tag of this architecture ({shown}); implies pretrained."
+        else:
+            weights_doc = "none are published for this architecture (random init only)."
         return (
             f"{info.summary}.\n\n"
             f"{info.paper}.\n"
@@ -41,7 +47,7 @@ class _Entrypoint:
             "Args:\n"
             "    pretrained: False for random init; True for the default weights; a tag or a\n"
             "        .safetensors path.\n"
-            "    weights: a weight tag of this architecture (e.g. 'a1_in1k'); implies pretrained.\n"
+            f"    weights: {weights_doc}\n"
             "    **kwargs: num_classes, in_chans, drop_rate, drop_path_rate, global_pool,\n"
             "        output_stride and the other resnet_zoo.create_model arguments.\n"
         )

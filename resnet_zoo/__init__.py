@@ -26,6 +26,7 @@ from .infer.optimize import optimize_for_inference
 from .infer.validate import validate
 from .models import ResNet, ResNetBase, ResNetV2
 from .seed_api import ResNet50, ResNet101, ResNet152
+from .train.finetune import FinetuneResult, finetune
 from .train.tuning import freeze, param_groups, unfreeze
 from .version import __version__
 from .weights.manifest import Weights
@@ -57,6 +58,8 @@ __all__ = [
     "ResNet101",
     "ResNet152",
     "optimize_for_inference",
+    "finetune",
+    "FinetuneResult",
     "freeze",
     "unfreeze",
     "param_groups",

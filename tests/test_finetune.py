@@ -129,7 +129,8 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    digests = dict(re.findall(r"rank (\d) weights sha256 ([0-9a-f]{64})", done.stdout))
+    # the digests are log lines (stderr); the epoch lines are the command's output (stdout), rank 0 only
+    digests = dict(re.findall(r"rank (\d) weights sha256 ([0-9a-f]{64})", done.stderr))
     assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]
     assert "world_size=2" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == ["best", "last", "metrics.jsonl"]
@@ -172,6 +173,7 @@ def test_unreadable_images_are_skipped_with_a_count(tmp_path, caplog):
             )
         )
     assert "skipped 2 unreadable image file(s)" in caplog.text
+    assert "broken.jpg" in caplog.text and "cut.png" in caplog.text  # each one is named
     assert best["epoch"] == 1
 
 

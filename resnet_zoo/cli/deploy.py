@@ -1,21 +1,38 @@
-"""``export``, ``validate``, ``predict``: a model for deployment, its accuracy on a labelled folder, and
-its predictions on images."""
+"""``export``, ``validate``: a model for deployment, checked against PyTorch before success is
+reported, and its accuracy on a labelled folder."""
 
 import argparse
 from typing import Any
 
-from ..errors import ResNetZooError
-from ..infer.export import ONNX_TOLERANCE, export_onnx, export_program, export_torchscript
-from ..infer.predict import load_predictor, write_grid
+from ..infer.export import (
+    ONNX_DEFAULT_OPSET,
+    ONNX_MAX_OPSET,
+    ONNX_MIN_OPSET,
+    ONNX_TOLERANCE,
+    export_onnx,
+    export_program,
+    export_torchscript,
+)
 from ..infer.validate import validate, write_results
 from .common import add_command
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
-    r = export_onnx(args.name, args.out, dynamic_batch=args.dynamic_batch, opset=args.opset, hub_dir=args.hub_dir)
+    r = export_onnx(
+        args.name,
+        args.out,
+        dynamic_batch=args.dynamic_batch,
+        opset=args.opset,
+        hub_dir=args.hub_dir,
+        dynamic_shape=args.dynamic_shape,
+    )
+    dynamic = any(isinstance(d, str) for d in r.input_shape)
+    shape = (" x " if dynamic else "x").join(map(str, r.input_shape))
+    checked = ", ".join("x".join(map(str, s)) for s in r.shapes_checked)
     print(
-        f"wrote {r.path} ({r.path.stat().st_size / 2**20:.1f} MiB); onnxruntime matches PyTorch: max |d| "
-        f"{r.max_abs_diff:.2e} at batch {', '.join(map(str, r.batches_checked))} (tolerance {ONNX_TOLERANCE:g})"
+        f"wrote {r.path} ({r.path.stat().st_size / 2**20:.1f} MiB): format ONNX, opset {r.opset}, input "
+        f"{shape}; onnxruntime matches PyTorch: max |Δ| {r.max_abs_diff:.2e} "
+        f"at {checked} (tolerance {ONNX_TOLERANCE:g})"
     )
     return 0
 
@@ -57,39 +74,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    from PIL import Image
-
-    predictor = load_predictor(args.model, hub_dir=args.hub_dir)
-    images = []
-    for path in args.images:
-        try:
-            with Image.open(path) as img:
-                images.append(img.copy())
-        except (OSError, ValueError) as e:
-            raise ResNetZooError(f"cannot read image {path!r}: {e}") from None
-    results = predictor(images, topk=args.topk)
-    for path, preds in zip(args.images, results):
-        print(f"{path}: " + ", ".join(f"{label} {prob:.3f}" for label, prob in preds))
-    if args.grid:
-        width, height = write_grid(images, results, args.grid)
-        print(f"wrote {args.grid} ({width}x{height})")
-    return 0
-
-
 def add_parsers(sub: Any) -> None:
-    p = add_command(sub, "export", "export a model for deployment")
-    esub = p.add_subparsers(dest="export_format", required=True)
+    p = add_command(
+        sub,
+        "export",
+        "export a model for deployment",
+        "  resnet-zoo export onnx cifar_resnet20.digits --out digits.onnx --dynamic-shape",
+    )
+    esub = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
     e = add_command(
         esub,
         "onnx",
-        "ONNX, checked with onnxruntime before it reports success",
-        "  resnet-zoo export onnx cifar_resnet20.digits --out digits.onnx --dynamic-batch",
+        "ONNX with labels and preprocessing in its metadata, checked with onnxruntime before it reports success",
+        "  resnet-zoo export onnx cifar_resnet20.digits --out digits.onnx --dynamic-shape\n"
+        "  resnet-zoo export onnx resnet18 --out resnet18.onnx --opset 20 --dynamic-batch",
     )
     e.add_argument("name", help="architecture (random init) or weight tag (its weights)")
     e.add_argument("--out", required=True, help="the .onnx file to write")
     e.add_argument("--dynamic-batch", action="store_true", help="a variable batch dimension")
-    e.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's)")
+    e.add_argument(
+        "--dynamic-shape", action="store_true", help="variable batch, height and width (checked at two sizes)"
+    )
+    e.add_argument(
+        "--opset",
+        type=int,
+        help=f"ONNX opset, {ONNX_MIN_OPSET} to {ONNX_MAX_OPSET} (default: the exporter's, {ONNX_DEFAULT_OPSET})",
+    )
     e.add_argument("--hub-dir", help="a local hub directory to load weights from")
     e.set_defaults(func=cmd_export_onnx)
 
@@ -106,19 +116,6 @@ def add_parsers(sub: Any) -> None:
         e.set_defaults(func=cmd_export_torch)
 
     add_validate_parser(sub)
-
-    p = add_command(
-        sub,
-        "predict",
-        "top-k labels of images, with the weight's own transform",
-        "  resnet-zoo predict digits/3/0001.png --model cifar_resnet20.digits",
-    )
-    p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--model", required=True, help="weight tag, architecture, or a finetune checkpoint")
-    p.add_argument("--topk", type=int, default=5, help="how many labels per image")
-    p.add_argument("--grid", help="also write a PNG of the images with their top-1 label")
-    p.add_argument("--hub-dir", help="a local hub directory to load weights from")
-    p.set_defaults(func=cmd_predict)
 
 
 def add_validate_parser(sub: Any) -> None:

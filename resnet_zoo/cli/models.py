@@ -8,12 +8,14 @@ from typing import Any
 
 from ..tools.parity import RTOL, check_parity, has_reference
 from ..tools.tables import text_table, variants_markdown
-from ..zoo import list_models, model_info
-from .common import add_command
+from ..zoo import get_spec, list_models, model_info
+from .common import add_command, no_match
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     names = list_models(args.filter or "", exclude=args.exclude or "")
+    if not names:
+        raise no_match(args.filter or "", list_models(), "architecture", "resnet-zoo list")
     if args.json:
         print(json.dumps(names))
         return 0
@@ -57,6 +59,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    for name in args.names or []:
+        get_spec(name)  # an unknown name is an error with close matches, not a skipped row
     selected = args.names or list_models()
     names = [n for n in selected if has_reference(n, args.reference)]
     skipped = [n for n in selected if n not in names]

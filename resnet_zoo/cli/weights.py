@@ -11,17 +11,23 @@ from ..tools.manifest_sync import sync, write_imagenet_labels
 from ..tools.publish import select_tags
 from ..tools.tables import text_table
 from ..weights.audit import accept, verify_cache
+from ..weights.availability import load_source
 from ..weights.fetch import fetch_weights, local_manifest, weight_entry
 from ..weights.load import read_checked
 from ..weights.localhub import hub_dir_from_env
 from ..weights.manifest import list_pretrained, load_manifest, manifest_text, write_manifest
-from .common import add_command
+from .common import add_command, no_match
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    overlay = local_manifest(hub_dir_from_env(args.hub_dir))
+    hub_dir = hub_dir_from_env(args.hub_dir)
+    overlay = local_manifest(hub_dir)
     entries = load_manifest(overlay)
     names = list_pretrained(args.filter or "", manifest=overlay)
+    if not names:
+        raise no_match(
+            args.filter, sorted({*entries, *(w.arch for w in entries.values())}), "weight", "resnet-zoo weights"
+        )
     if args.json:
         print(json.dumps(names))
         return 0
@@ -36,15 +42,21 @@ def cmd_weights(args: argparse.Namespace) -> int:
                 w.license,
                 "x".join(map(str, w.preprocessing.input_size[1:])),
                 f"{top1.top1:.2f}@{top1.img_size}" if top1 else "-",
-                "published" if w.hub.published else ("bundled" if w.storage == "bundled" else "origin"),
+                load_source(w, hub_dir),
                 "SYNTHETIC" if w.synthetic else "",
                 "full" if w.hub.published or w.storage == "bundled" else "first use",
             ]
         )
-    print(text_table(rows, ["weight", "default", "license", "input", "top-1 (timm)", "source", "numbers", "pinned"]))
+    print(
+        text_table(rows, ["weight", "default", "license", "input", "top-1 (timm)", "loads from", "numbers", "pinned"])
+    )
     synthetic = [r[0] for r in rows if r[6]]
     if synthetic:
         print(f"\n{len(synthetic)} SYNTHETIC weight(s): seeded random numbers standing in for trained weights")
+    print(
+        "\nloads from: where create_model(..., pretrained=True) would read it now: bundled (inside the package), "
+        "local hub (--hub-dir / $RESNET_ZOO_HUB_DIR), cached (downloaded before), needs network"
+    )
     return 0
 
 
@@ -136,8 +148,13 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_verify_cache)
 
-    p = add_command(sub, "manifest", "maintain weights_manifest.json (from a checkout)")
-    msub = p.add_subparsers(dest="manifest_command", required=True)
+    p = add_command(
+        sub,
+        "manifest",
+        "maintain weights_manifest.json (from a checkout)",
+        "  resnet-zoo manifest sync --check",
+    )
+    msub = p.add_subparsers(dest="manifest_command", required=True, metavar="SUBCOMMAND")
     m = add_command(
         msub,
         "sync",

@@ -10,6 +10,7 @@ import torch.nn as nn
 from ..errors import InvalidArgumentError
 from ..factory import load_reference
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 GRID_CELL = 160  # each image is drawn in a GRID_CELL square
 GRID_CAPTION = 24  # with a caption strip below it
 GRID_COLUMNS = 4
@@ -22,6 +23,10 @@ class Predictor:
     labels: list[str]
 
     def __call__(self, images: list[Any], topk: int = 5) -> list[list[tuple[str, float]]]:
+        if not isinstance(topk, int) or topk < 1:
+            raise InvalidArgumentError(f"--topk {topk!r} must be a whole number >= 1 (1 gives the top label)")
+        if not images:
+            return []
         batch = torch.stack([self.transform(img) for img in images])
         with torch.no_grad():
             probs = self.model.eval()(batch).softmax(-1)
@@ -44,6 +49,24 @@ def load_predictor(model_ref: str, hub_dir: str | None = None) -> Predictor:
             "weights, a finetune output folder or an hf-hub:/local-dir: repo"
         )
     return Predictor(model, weight.transforms(), weight.labels())
+
+
+def image_files(paths: list[str]) -> list[tuple[str, str | None]]:
+    """Files to predict on: each file as given, each directory's image files (recursively, sorted).
+    Returns (path, error) pairs: error is None, or why the path cannot be used (missing, empty folder)."""
+    found: list[tuple[str, str | None]] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not inside:
+                found.append((given, f"folder holds no image files ({', '.join(IMAGE_SUFFIXES[:4])}, ...)"))
+            found += [(str(p), None) for p in inside]
+        elif not path.exists():
+            found.append((given, "no such file or folder"))
+        else:
+            found.append((given, None))
+    return found
 
 
 def write_grid(images: list[Any], results: list[list[tuple[str, float]]], out: str | Path) -> tuple[int, int]:

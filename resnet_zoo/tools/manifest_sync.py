@@ -19,6 +19,7 @@ from ..weights.manifest import (
     Parity,
     ReportedAccuracy,
     Weights,
+    packaged_manifest_path,
     read_manifest_file,
 )
 from ..weights.transforms import Preprocessing
@@ -199,7 +200,9 @@ def transformers_entries() -> list[Weights]:
 
 def sync(manifest_path: Path, results_csv: Path) -> list[Weights]:
     """The regenerated entries: timm's, with published hub/parity records and our own entries kept."""
-    current = read_manifest_file(manifest_path) if manifest_path.exists() else {}
+    # no file there (an installed wheel, a new path): start from the packaged manifest, so that our own
+    # entries (the bundled digits weight) and published records are kept, not dropped
+    current = read_manifest_file(manifest_path if manifest_path.exists() else packaged_manifest_path())
     entries = []
     for entry in [*timm_entries(read_results(results_csv)), *keras_entries(), *transformers_entries()]:
         old = current.get(entry.name)

@@ -1,5 +1,6 @@
 """publish: a converted folder to the Hugging Face Hub or a local hub directory, pinned in a manifest."""
 
+import difflib
 import fnmatch
 import json
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import huggingface_hub
 from filelock import FileLock, Timeout
 from safetensors import SafetensorError, safe_open
 
-from ..errors import ResNetZooError
+from ..errors import ResNetZooError, UnknownModelError
 from ..version import __version__
 from ..weights.cache import sha256_file
 from ..weights.localhub import LocalHub
@@ -140,7 +141,11 @@ def select_tags(patterns: list[str] | None) -> list[str]:
         arch_default = [n for n in names if n.split(".")[0] == pattern and load_manifest()[n].default]
         matches = arch_default or [n for n in names if fnmatch.fnmatchcase(n, pattern)]
         if not matches:
-            raise ResNetZooError(f"no weight matches {pattern!r}; 'resnet-zoo weights' lists them")
+            stem = pattern.strip("*?[]")
+            archs = sorted({n.split(".")[0] for n in names})
+            close = difflib.get_close_matches(stem, archs + names, n=5, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UnknownModelError(f"no weight matches {pattern!r}{hint} ('resnet-zoo weights' lists them)")
         chosen += [m for m in matches if m not in chosen]
     return chosen
 

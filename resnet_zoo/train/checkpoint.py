@@ -86,7 +86,9 @@ def weights_digest(model: nn.Module) -> str:
 
 def resume(
     model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, out: Path, model_name: str
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Load ``out/last`` into the model, optimiser and schedule; return (epochs done, best metrics,
+    the EMA weights or None)."""
     config = json.loads((out / "last" / CHECKPOINT_CONFIG).read_text())
     arch = (config.get(OUR_SECTION) or {}).get("architecture") or config["architecture"]
     if arch != split_name(model_name)[0]:
@@ -98,4 +100,4 @@ def resume(
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     logger.info("resumed from %s after epoch %d", out / "last", state["epoch"])
-    return int(state["epoch"]), state["best"]
+    return int(state["epoch"]), state["best"], state.get("ema")

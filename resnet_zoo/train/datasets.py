@@ -53,6 +53,16 @@ class Split:
     labels: list[int]
 
 
+def image_mode(item: Any) -> str:
+    """The PIL mode of an item of a :class:`Split` ("L", "RGB", ...), opening a path lazily."""
+    if isinstance(item, Path):
+        from PIL import Image
+
+        with Image.open(item) as img:
+            return str(img.mode)
+    return str(item.mode)
+
+
 class ImageDataset(torch.utils.data.Dataset):
     def __init__(self, split: Split, transform: Callable[[Any], torch.Tensor]) -> None:
         self.split = split
@@ -85,6 +95,7 @@ def _readable(path: Path) -> bool:
 def _scan_classes(root: Path) -> tuple[list[str], list[Path], list[int], int]:
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     paths, labels, skipped = [], [], 0
+    unreadable: list[Path] = []
     for index, name in enumerate(classes):
         for f in sorted((root / name).rglob("*")):
             if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
@@ -93,6 +104,9 @@ def _scan_classes(root: Path) -> tuple[list[str], list[Path], list[int], int]:
                     labels.append(index)
                 else:
                     skipped += 1
+                    unreadable.append(f)
+    for f in unreadable:
+        logger.warning("skipped unreadable image %s", f)
     return classes, paths, labels, skipped
 
 

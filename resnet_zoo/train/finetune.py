@@ -1,13 +1,14 @@
-"""``resnet-zoo finetune``: fine-tune any registered model, from any of its weights or from
-scratch, on an image folder or the built-in digits; one process or many under torchrun (DDP)."""
+"""``resnet-zoo finetune`` and ``resnet_zoo.finetune(...)``: fine-tune any registered model, from
+any of its weights or from scratch, on an image folder or the built-in digits; one process or many
+under torchrun (DDP)."""
 
+import dataclasses
 import json
 import logging
 import math
-import os
 import random
-import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,26 @@ from ..errors import InvalidArgumentError
 from ..factory import create_model
 from ..naming import split_name
 from ..weights.load import resolve_weight_name
-from ..weights.manifest import Weights, get_weights
+from ..weights.manifest import Weights, get_weights, list_pretrained
 from ..weights.repo import is_repo_ref, is_weight_folder, weights_record
-from ..weights.transforms import Preprocessing, eval_transform
+from ..weights.transforms import Preprocessing
 from ..zoo import get_spec
-from .augment import TrainTransform
 from .checkpoint import CHECKPOINT_CONFIG, resume, save_checkpoint, weights_digest
-from .datasets import ImageDataset, Split, load_digits_split, load_image_folder
+from .datasets import Split, image_mode, load_digits_split, load_image_folder
+from .ema import ModelEma
+from .loop import RunState, autocast_for, init_distributed, make_loaders, one_epoch
+from .mixup import Mixup
+from .options import FinetuneConfig, check_config
+from .outdir import (
+    TRAIN_STATE,
+    append_metrics,
+    check_out,
+    check_resumable,
+    clear_run,
+    holds_run,
+    read_metrics,
+    truncate_metrics,
+)
 from .tuning import freeze, param_groups
 
 logger = logging.getLogger(__name__)
@@ -35,58 +49,30 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 DIGITS_PREPROCESSING = Preprocessing(
     input_size=(1, 32, 32), interpolation="bilinear", mean=(0.5,), std=(0.5,), crop_pct=1.0
 )
+EpochCallback = Callable[[dict[str, Any]], None]
 
-
-@dataclass
-class FinetuneConfig:
-    model: str
-    data: str = "digits"  # an ImageFolder directory, or "digits"
-    out: str = "finetune_out"
-    pretrained: bool | str = False  # True: the arch's default weight; a tag; a .safetensors path
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    warmup_epochs: float = 1.0
-    weight_decay: float = 0.05
-    label_smoothing: float = 0.1
-    freeze: str | None = None  # freeze the stem and stages up to this one ("layer2")
-    val_fraction: float = 0.2
-    amp: bool = False
-    seed: int = 0
-    resume: bool = False
-    hub_dir: str | None = None
-    progress: bool = True
-    max_steps: int | None = None  # stop each epoch early (smoke runs)
-
-
-# -- distributed -------------------------------------------------------------------------------
-
-
-def _init_distributed() -> tuple[int, int, torch.device]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    if torch.cuda.is_available():
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return rank, world, torch.device("cuda", local)
-    return rank, world, torch.device("cpu")
-
-
-def _all_sum(values: list[float], device: torch.device) -> list[float]:
-    if not dist.is_initialized():
-        return values
-    t = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return t.tolist()
+__all__ = ["FinetuneConfig", "FinetuneResult", "check_config", "finetune", "run"]
 
 
 # -- model and data ----------------------------------------------------------------------------
 
 
-def _preprocessing(cfg: FinetuneConfig, in_chans_hint: int | None) -> tuple[Preprocessing, Weights | None]:
+def resolved(cfg: FinetuneConfig) -> FinetuneConfig:
+    """An ``arch.tag`` model means its weights: ``pretrained`` becomes True unless it names them."""
+    get_spec(cfg.model)  # an unknown name fails here, with close matches, before any data is read
+    if split_name(cfg.model)[1] is not None and cfg.pretrained is False:
+        return dataclasses.replace(cfg, pretrained=True)
+    return cfg
+
+
+def _preprocessing(cfg: FinetuneConfig, data_size: int | None) -> tuple[Preprocessing, Weights | None]:
+    pre, weight = _base_preprocessing(cfg, data_size)
+    if cfg.img_size is not None:
+        pre = dataclasses.replace(pre, input_size=(pre.input_size[0], cfg.img_size, cfg.img_size))
+    return pre, weight
+
+
+def _base_preprocessing(cfg: FinetuneConfig, data_size: int | None) -> tuple[Preprocessing, Weights | None]:
     arch = split_name(cfg.model)[0]
     if isinstance(cfg.pretrained, str) and (is_weight_folder(cfg.pretrained) or is_repo_ref(cfg.pretrained)):
         folder = weights_record(cfg.pretrained)  # a finetune output or a repo: its own transform
@@ -101,14 +87,14 @@ def _preprocessing(cfg: FinetuneConfig, in_chans_hint: int | None) -> tuple[Prep
         return spec.preprocessing, spec
     if cfg.data == "digits":
         return DIGITS_PREPROCESSING, None
-    size = get_spec(arch).input_size
-    chans = in_chans_hint or 3
+    spec_size = get_spec(arch).input_size
+    size = data_size if get_spec(arch).family == "cifar" and data_size else spec_size[1]
     return Preprocessing(
-        input_size=(chans, size[1], size[2]),
+        input_size=(3, size, size),
         interpolation="bilinear",
-        mean=IMAGENET_MEAN[:chans] if chans == 3 else (0.5,) * chans,
-        std=IMAGENET_STD[:chans] if chans == 3 else (0.5,) * chans,
-        crop_pct=0.875 if size[1] >= 128 else 1.0,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        crop_pct=0.875 if size >= 128 else 1.0,
     ), None
 
 
@@ -144,216 +130,173 @@ def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, tota
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-# -- checkpoints -------------------------------------------------------------------------------
-
-
-def evaluate(
-    model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, autocast: Any
-) -> tuple[float, float]:
-    model.eval()
-    loss_sum, correct, seen = 0.0, 0.0, 0.0
-    with torch.no_grad():
-        for x, y in loader:
-            x, y = x.to(device), y.to(device)
-            with autocast():
-                logits = model(x)
-            loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += len(y)
-    loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], device)
-    return loss_sum / max(seen, 1), correct / max(seen, 1)
-
-
-@dataclass
-class Loaders:
-    train: torch.utils.data.DataLoader
-    val: torch.utils.data.DataLoader
-    train_sampler: torch.utils.data.Sampler
-    steps_per_epoch: int
-
-
-def _make_loaders(cfg: FinetuneConfig, train_split: Split, val_split: Split, pre: Preprocessing, world: int) -> Loaders:
-    eval_tf = eval_transform(pre)
-    train_tf = TrainTransform(
-        eval_tf, mode="small_affine" if cfg.data == "digits" else "random_resized_crop", hflip=cfg.data != "digits"
+def _log_start(cfg: FinetuneConfig, classes: list[str], splits: tuple[Split, Split, int], pre: Preprocessing) -> None:
+    """What the run is about to do: data, start weights, input size and any channel conversion."""
+    train_split, val_split, skipped = splits
+    logger.info(
+        "%d classes, %d train / %d val images, %d unreadable skipped",
+        len(classes),
+        len(train_split.items),
+        len(val_split.items),
+        skipped,
     )
-    train_ds, val_ds = ImageDataset(train_split, train_tf), ImageDataset(val_split, eval_tf)
-    train_sampler: torch.utils.data.Sampler
-    if world > 1:
-        train_sampler = torch.utils.data.DistributedSampler(train_ds, shuffle=True, seed=cfg.seed)
-        val_sampler: torch.utils.data.Sampler | None = torch.utils.data.DistributedSampler(val_ds, shuffle=False)
+    arch = split_name(cfg.model)[0]
+    if cfg.pretrained:
+        start = cfg.pretrained if isinstance(cfg.pretrained, str) else resolve_weight_name(cfg.model, True)
+        logger.info("starting from the weights %s", start)
     else:
-        train_sampler = torch.utils.data.RandomSampler(train_ds, generator=torch.Generator().manual_seed(cfg.seed))
-        val_sampler = None
-    train = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, sampler=train_sampler, drop_last=False)
-    val = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch_size * 2, sampler=val_sampler)
-    return Loaders(train, val, train_sampler, min(len(train), cfg.max_steps or len(train)))
+        tags = list_pretrained(f"{arch}.*")
+        hint = f"; --pretrained (or the model {tags[0]}) starts from weights" if tags else ""
+        logger.info("training %s from scratch (random init)%s", arch, hint)
+    chans, h, w = pre.input_size
+    mode = image_mode(train_split.items[0])
+    conversion = ""
+    if chans == 1 and mode != "L":
+        conversion = f"; {mode} images are converted to 1-channel grayscale (L), the model's input"
+    elif chans == 3 and mode != "RGB":
+        conversion = f"; {mode} images are converted to 3-channel RGB, the model's input"
+    logger.info("input %dx%dx%d (%s)%s", chans, h, w, "--img-size" if cfg.img_size else "default", conversion)
 
 
-def _autocast_for(cfg: FinetuneConfig, device: torch.device) -> Any:
-    use_amp = cfg.amp and (device.type == "cuda" or torch.backends.mkldnn.is_available())
-    amp_dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
-    return (lambda: torch.autocast(device.type, dtype=amp_dtype)) if use_amp else _no_autocast
+# -- the run -----------------------------------------------------------------------------------
 
 
-def _train_epoch(
-    model: nn.Module,
-    loaders: Loaders,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    loss_fn: nn.Module,
-    autocast: Any,
-    device: torch.device,
-    bar: Any,
-) -> tuple[float, int, int]:
-    """One pass over at most ``steps_per_epoch`` batches; returns (loss sum, correct, seen)."""
-    model.train()
-    loss_sum, correct, seen = 0.0, 0, 0
-    for step, (x, y) in enumerate(bar):
-        if step >= loaders.steps_per_epoch:
-            break
-        x, y = x.to(device), y.to(device)
-        with autocast():
-            logits = model(x)
-            loss = loss_fn(logits.float(), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        loss_sum += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
-        seen += len(y)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
-    return loss_sum, correct, seen
+@dataclass(frozen=True)
+class FinetuneResult:
+    """What ``finetune`` leaves: the folders it wrote and the metrics of every epoch."""
+
+    out: Path
+    best_dir: Path  # model.safetensors + config.json of the best epoch (by val_acc)
+    last_dir: Path  # ... of the last epoch, with train_state.pt for --resume
+    metrics_path: Path  # one JSON line per epoch
+    best: dict[str, Any]  # the best epoch's metrics
+    history: list[dict[str, Any]]  # every epoch's metrics, resumed ones included
+    stopped_early: bool = False
 
 
-def _record_epoch(
-    out: Path,
-    model: nn.Module,
-    cfg: FinetuneConfig,
-    classes: list[str],
-    pre: Preprocessing,
-    metrics: dict[str, Any],
-    best: dict[str, Any],
-    state: dict[str, Any],
-) -> dict[str, Any]:
-    """Rank 0: append the metrics, write ``best/`` (when better) and ``last/``; return the best."""
-    print(" ".join(f"{k}={v}" for k, v in metrics.items()), flush=True)
-    with open(out / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(metrics) + "\n")
-    if metrics["val_acc"] > best["val_acc"]:
-        best = metrics
-        save_checkpoint(out / "best", model, asdict(cfg), classes, pre, metrics)
-    save_checkpoint(out / "last", model, asdict(cfg), classes, pre, metrics)
-    torch.save({**state, "best": best}, out / "last" / "train_state.pt")
-    return best
-
-
-@dataclass
-class RunState:
-    """What every epoch of one run uses."""
-
-    cfg: FinetuneConfig
-    model: nn.Module
-    loaders: Loaders
-    optimizer: torch.optim.Optimizer
-    scheduler: Any
-    autocast: Any
-    device: torch.device
-    rank: int
-    world: int
-
-
-def _one_epoch(rs: RunState, epoch: int) -> dict[str, Any]:
-    """Train one epoch, evaluate, and return the epoch's metrics (summed over every rank)."""
-    from tqdm.auto import tqdm
-
-    if isinstance(rs.loaders.train_sampler, torch.utils.data.DistributedSampler):
-        rs.loaders.train_sampler.set_epoch(epoch)
-    bar = tqdm(
-        rs.loaders.train,
-        total=rs.loaders.steps_per_epoch,
-        desc=f"epoch {epoch + 1}/{rs.cfg.epochs}",
-        unit="batch",
-        disable=not rs.cfg.progress or rs.rank != 0,
-        leave=False,
-    )
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=rs.cfg.label_smoothing)
-    started = time.perf_counter()
-    totals = _train_epoch(rs.model, rs.loaders, rs.optimizer, rs.scheduler, loss_fn, rs.autocast, rs.device, bar)
-    loss_sum, correct, seen = _all_sum(list(totals), rs.device)
-    elapsed = time.perf_counter() - started
-    val_loss, val_acc = evaluate(rs.model, rs.loaders.val, rs.device, rs.autocast)
-    return {
-        "epoch": epoch + 1,
-        "train_loss": round(loss_sum / seen, 5),
-        "train_acc": round(correct / seen, 5),
-        "val_loss": round(val_loss, 5),
-        "val_acc": round(val_acc, 5),
-        "lr": rs.optimizer.param_groups[0]["lr"],
-        "images_per_s": round(seen / elapsed, 1),
-        "seconds": round(elapsed, 2),
-        "world_size": rs.world,
-    }
-
-
-def run(cfg: FinetuneConfig) -> dict[str, Any]:
-    """Train; return the best epoch's metrics. Rank 0 writes ``out/``: ``best/`` and ``last/``
-    checkpoints, ``metrics.jsonl``; every rank ends with the same weights."""
-    check_config(cfg)
-    rank, world, device = _init_distributed()
+def _setup(cfg: FinetuneConfig, rank: int, world: int, device: torch.device) -> tuple[RunState, dict[str, Any]]:
+    """Data, model, optimiser, schedule; the state resumed from ``out/last``; and the run's facts."""
     random.seed(cfg.seed + rank)
     torch.manual_seed(cfg.seed)  # same init on every rank; DDP also broadcasts rank 0's weights
     classes, train_split, val_split, skipped = _load_data(cfg)
-    pre, _ = _preprocessing(cfg, None)
+    out = Path(cfg.out)
+    if cfg.resume:
+        check_resumable(out, cfg.model, classes)
+    pre, _ = _preprocessing(cfg, _data_size(train_split))
+    if rank == 0:
+        _log_start(cfg, classes, (train_split, val_split, skipped), pre)
     model = build_model(cfg, len(classes), pre).to(device)
     if cfg.freeze:
         freeze(model, up_to=cfg.freeze)
-    out = Path(cfg.out)
-    loaders = _make_loaders(cfg, train_split, val_split, pre, world)
+    loaders = make_loaders(cfg, train_split, val_split, pre, world)
     optimizer = torch.optim.AdamW(param_groups(model, weight_decay=cfg.weight_decay, lr=cfg.lr), lr=cfg.lr)
     steps = loaders.steps_per_epoch
     scheduler = cosine_with_warmup(optimizer, round(cfg.warmup_epochs * steps), cfg.epochs * steps)
-    start_epoch, best = 0, {"val_acc": -1.0}
-    if cfg.resume and (out / "last" / "train_state.pt").exists():
-        start_epoch, best = resume(model, optimizer, scheduler, out, cfg.model)
+    facts: dict[str, Any] = {"start_epoch": 0, "best": {"val_acc": -1.0}, "classes": classes, "pre": pre}
+    ema_state = None
+    if cfg.resume:
+        facts["start_epoch"], facts["best"], ema_state = resume(model, optimizer, scheduler, out, cfg.model)
+    ema = ModelEma(model, cfg.model_ema_decay) if cfg.model_ema else None
+    if ema is not None and ema_state is not None:
+        ema.load_state_dict(ema_state)
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    run_state = RunState(cfg, model, loaders, optimizer, scheduler, _autocast_for(cfg, device), device, rank, world)
+    mix = Mixup(cfg.mixup, cfg.cutmix, len(classes), cfg.mixup_prob, cfg.mixup_switch_prob, cfg.label_smoothing)
+    rs = RunState(cfg, model, loaders, optimizer, scheduler, autocast_for(cfg, device), device, rank, world, mix, ema)
+    return rs, facts
+
+
+def _data_size(split: Split) -> int | None:
+    """The shorter side of the first training image: CIFAR-style archs train at the data's size."""
+    size = getattr(split.items[0], "size", None) if split.items else None
+    if size is None and split.items:
+        from PIL import Image
+
+        with Image.open(split.items[0]) as img:
+            size = img.size
+    return min(size) if size else None
+
+
+def _save_epoch(rs: RunState, facts: dict[str, Any], metrics: dict[str, Any], epoch: int) -> None:
+    """Rank 0: append the metrics, write ``best/`` (when better) and ``last/``."""
+    out, cfg, model = Path(rs.cfg.out), rs.cfg, rs.ema.module if rs.ema is not None else rs.model
+    append_metrics(out, metrics)
+    args = (asdict(cfg), facts["classes"], facts["pre"], metrics)
+    if metrics["val_acc"] > facts["best"]["val_acc"]:
+        facts["best"] = metrics
+        save_checkpoint(out / "best", model, *args)
+    save_checkpoint(out / "last", rs.model, *args)  # the raw weights, which --resume continues
+    state = {"epoch": epoch + 1, "optimizer": rs.optimizer.state_dict(), "scheduler": rs.scheduler.state_dict()}
+    if rs.ema is not None:
+        state["ema"] = rs.ema.state_dict()
+    torch.save({**state, "best": facts["best"]}, out / "last" / TRAIN_STATE)
+
+
+def run(cfg: FinetuneConfig, on_epoch: EpochCallback | None = None) -> dict[str, Any]:
+    """Train; return the best epoch's metrics (see :func:`finetune` for the whole result)."""
+    return _run(cfg, on_epoch).best
+
+
+def _run(cfg: FinetuneConfig, on_epoch: EpochCallback | None) -> FinetuneResult:
+    cfg = resolved(cfg)
+    check_config(cfg)
+    out = Path(cfg.out)
+    check_out(out, cfg.resume, cfg.overwrite)
+    rank, world, device = init_distributed(cfg.device)
+    rs, facts = _setup(cfg, rank, world, device)
     if rank == 0:
+        if cfg.overwrite and holds_run(out):
+            clear_run(out)
         out.mkdir(parents=True, exist_ok=True)
-        logger.info(
-            "%d classes, %d train / %d val images, %d unreadable skipped",
-            len(classes),
-            len(train_split.items),
-            len(val_split.items),
-            skipped,
-        )
-    for epoch in range(start_epoch, cfg.epochs):
-        metrics = _one_epoch(run_state, epoch)
+        truncate_metrics(out, facts["start_epoch"])
+    stopped_early = False
+    for epoch in range(facts["start_epoch"], cfg.epochs):
+        metrics = one_epoch(rs, epoch)
         if rank == 0:
-            state = {"epoch": epoch + 1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
-            best = _record_epoch(out, model, cfg, classes, pre, metrics, best, state)
-    print(f"rank {rank} weights sha256 {weights_digest(model)}", flush=True)
+            _save_epoch(rs, facts, metrics, epoch)
+            logger.info(" ".join(f"{k}={v}" for k, v in metrics.items()))
+            if on_epoch is not None:
+                on_epoch(metrics)
+        since_best = epoch + 1 - int(facts["best"].get("epoch", 0))
+        if cfg.patience is not None and since_best >= cfg.patience and epoch + 1 < cfg.epochs:
+            logger.info("early stop after epoch %d: no better val_acc for %d epoch(s)", epoch + 1, cfg.patience)
+            stopped_early = True
+            break
+    logger.info("rank %d weights sha256 %s", rank, weights_digest(rs.model))
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
-    return best
+    return FinetuneResult(
+        out, out / "best", out / "last", out / "metrics.jsonl", facts["best"], read_metrics(out), stopped_early
+    )
 
 
-class _no_autocast:
-    def __enter__(self) -> None:
-        return None
+def finetune(
+    model: str,
+    data: str = "digits",
+    out: str = "finetune_out",
+    on_epoch: EpochCallback | None = None,
+    **options: Any,
+) -> FinetuneResult:
+    """Fine-tune ``model`` (an architecture, from scratch unless ``pretrained=``; or ``arch.tag``, from
+    those weights) on ``data`` (an ImageFolder directory or ``"digits"``), writing ``out``.
 
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-
-def check_config(cfg: FinetuneConfig) -> None:
-    for name in ("epochs", "batch_size"):
-        if getattr(cfg, name) < 1:
-            raise InvalidArgumentError(f"--{name.replace('_', '-')}={getattr(cfg, name)} must be >= 1")
-    if not cfg.lr > 0:
-        raise InvalidArgumentError(f"--lr={cfg.lr} must be > 0")
-    if not 0 <= cfg.label_smoothing < 1:
-        raise InvalidArgumentError(f"--label-smoothing={cfg.label_smoothing} must be in [0, 1)")
+    ``options`` are :class:`FinetuneConfig`'s fields, named as the command line names them
+    (``epochs``, ``batch_size``, ``lr``, ``img_size``, ``workers``, ``device``, ``seed``, ``scale``,
+    ``hflip``, ``color_jitter``, ``aa``, ``mixup``, ``cutmix``, ``label_smoothing``, ``model_ema``,
+    ``patience``, ``resume``, ``overwrite``, ...). Returns the folders written and every epoch's
+    metrics; the best weights load with ``create_model(arch, pretrained=str(result.best_dir /
+    "model.safetensors"))``.
+    """
+    fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    aliases = {"smoothing": "label_smoothing", "ema": "model_ema"}
+    options = {aliases.get(k, k): v for k, v in options.items()}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise InvalidArgumentError(
+            f"finetune() got unknown option(s) {', '.join(unknown)}; the options are {', '.join(sorted(fields))}"
+        )
+    for key in ("scale", "ratio"):
+        if key in options:
+            options[key] = tuple(options[key])
+    return _run(FinetuneConfig(model=model, data=str(data), out=str(out), **options), on_epoch)

@@ -165,10 +165,20 @@ def write_manifest(path: str | os.PathLike[str], weights: list[Weights]) -> None
 
 def list_pretrained(filter: str = "", manifest: str | None = None) -> list[str]:
     """Weight names (``arch.tag``) matching a shell-style wildcard, e.g. ``"resnet50.*"``."""
-    names = list(load_manifest(manifest))
+    weights = load_manifest(manifest)
+    names = list(weights)
     if filter:
-        pattern = filter if any(c in filter for c in "*?[") or "." in filter else f"{filter}.*"
+        wildcard = any(c in filter for c in "*?[")
+        pattern = filter if wildcard or "." in filter else f"{filter}.*"
         names = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+        if not names and not wildcard:  # a plain name that matches nothing is a typo, not an empty answer
+            candidates = list(weights) if "." in filter else sorted({w.arch for w in weights.values()})
+            close = difflib.get_close_matches(filter, candidates, n=5, cutoff=0.6)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise UnknownModelError(
+                f"no pretrained weights match {filter!r}; {hint}resnet_zoo.list_pretrained() lists all "
+                f"{len(weights)} (a wildcard such as {filter.split('.')[0]}* returns [] when none match)"
+            )
     return names
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from ..errors import InvalidArgumentError
+
 
 @dataclass(frozen=True)
 class Preprocessing:
@@ -34,6 +36,21 @@ def resample(interpolation: str) -> int:
         "bicubic": Image.Resampling.BICUBIC,
         "nearest": Image.Resampling.NEAREST,
     }[interpolation]
+
+
+def check_image(img: Any, what: str = "transforms()") -> None:
+    """A transform takes a PIL image; anything else is refused with what to do instead."""
+    if isinstance(img, torch.Tensor):
+        raise InvalidArgumentError(
+            f"{what} takes a PIL image, got a torch.Tensor of shape {tuple(img.shape)}; open the file with "
+            "PIL.Image.open(path), or convert a uint8 HWC array with PIL.Image.fromarray(array). A tensor that is "
+            "already resized and normalised goes straight to the model"
+        )
+    if not (hasattr(img, "mode") and isinstance(getattr(img, "size", None), tuple)):
+        raise InvalidArgumentError(
+            f"{what} takes a PIL image, got {type(img).__module__}.{type(img).__name__}; open the file with "
+            "PIL.Image.open(path), or convert an array with PIL.Image.fromarray(array)"
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,7 @@ class EvalTransform:
         return x * self.scale if self.scale != 1.0 else x
 
     def __call__(self, img: Any) -> torch.Tensor:
+        check_image(img)
         x = self.to_tensor(self.center_crop(self.resize(img)))
         mean = torch.tensor(self.mean).view(-1, 1, 1)
         std = torch.tensor(self.std).view(-1, 1, 1)
