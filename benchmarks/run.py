@@ -23,9 +23,9 @@ from .report import markdown, plot, terminal_table
 
 FULL = dict(
     load_archs=["resnet50"],
-    throughput_archs=["resnet18", "resnet50", "resnet101", "resnext50_32x4d", "seresnet50"],
+    throughput_archs=["resnet18", "resnet50", "seresnet50"],
     batches=[1, 8],
-    repeats=9,
+    repeats=7,
     rss_repeats=3,
     import_repeats=7,
     compile=True,
