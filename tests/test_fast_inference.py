@@ -51,7 +51,9 @@ def test_bf16_agrees_with_fp32(family, compile):
 
 
 @pytest.mark.parametrize("compile", [False, pytest.param(True, marks=pytest.mark.slow)])
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize(
+    "family", ["cifar", pytest.param("v1", marks=pytest.mark.slow), pytest.param("v2", marks=pytest.mark.slow)]
+)
 def test_int8_agrees_with_fp32_and_serves_any_batch(family, compile):
     pytest.importorskip("torchao", reason="torchao is the [quantize] extra; CI installs it")
     model, calibration, x = _model_and_batches(family)

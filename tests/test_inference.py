@@ -56,6 +56,7 @@ def test_meta_device_loading_leaves_nothing_on_meta():
     assert all(t.device.type == "cpu" for t in model.state_dict().values())
 
 
+@pytest.mark.slow  # ~2 min: the whole benchmark in quick mode
 def test_benchmark_quick_mode_writes_valid_json(tmp_path):
     out = tmp_path / "bench.json"
     done = subprocess.run(

@@ -500,7 +500,9 @@ def test_a_bare_word_is_a_tag_even_when_a_file_has_that_name(tmp_path, monkeypat
     assert model.weights.name == DIGITS
     path = tmp_path / "mine"
     save_file(digits_sd(), str(path))
-    assert resnet_zoo.create_model("cifar_resnet20", pretrained=path).weights is None  # a Path is a file, no manifest weight
+    assert (
+        resnet_zoo.create_model("cifar_resnet20", pretrained=path).weights is None
+    )  # a Path is a file, no manifest weight
 
 
 # -- 6. publishing under concurrency -----------------------------------------------------------
