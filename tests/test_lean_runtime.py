@@ -70,7 +70,9 @@ def lean_inputs(tmp_path_factory) -> dict[str, str]:
     hub = root / "hub"
     publish(convert("resnet10t.c3_in1k", root / "conv", source="synthetic").out_dir, to=hub)
     repo = root / "repo"  # a plain copy of the repository, not installed: what torch.hub.load reads
-    shutil.copytree(REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "local_hub", "out", "__pycache__"))
+    shutil.copytree(
+        REPO, repo, ignore=shutil.ignore_patterns(".venv*", ".ci-work", ".git", "local_hub", "out", "__pycache__")
+    )
     return {"digits": str(root / "digits"), "hub": str(hub), "repo": str(repo)}
 
 
