@@ -6,20 +6,8 @@
 ['resnet50', 'resnet50c', 'resnet50d']
 """
 
-from .errors import (
-    DownloadError,
-    ExportMismatchError,
-    IncompatibleCheckpointError,
-    IntegrityError,
-    InvalidArgumentError,
-    ManifestError,
-    NetworkUnreachableError,
-    ParityMismatchError,
-    ResNetZooError,
-    SyntheticWeightsWarning,
-    UnknownModelError,
-    WeightsNotAvailableError,
-)
+from . import errors
+from .errors import *  # noqa: F403  # every error class is public API: errors.__all__ lists them once
 from .factory import create_model, list_models, list_pretrained
 from .hub_io import push_to_hub, save_pretrained
 from .infer.optimize import optimize_for_inference
@@ -63,17 +51,6 @@ __all__ = [
     "freeze",
     "unfreeze",
     "param_groups",
-    "ResNetZooError",
-    "UnknownModelError",
-    "InvalidArgumentError",
-    "ManifestError",
-    "WeightsNotAvailableError",
-    "DownloadError",
-    "NetworkUnreachableError",
-    "IntegrityError",
-    "IncompatibleCheckpointError",
-    "ParityMismatchError",
-    "ExportMismatchError",
-    "SyntheticWeightsWarning",
+    *errors.__all__,
     "__version__",
 ]
