@@ -138,13 +138,13 @@ def _checked_record(path: Path) -> Path:
     return resnet_zoo_cache_dir() / "checked" / f"{key}.json"
 
 
-def checked_stamp(path: Path) -> tuple[int, ...] | None:
-    """The (size, mtime, ctime, inode) of a file of the user's whose contents passed the value
-    checks as it is now, or None: a changed file (even put back to the same size and mtime) is
-    checked again. The read compares the open file against the stamp, so nothing slips in between."""
+def checked_stamp(path: Path, now: dict[str, int]) -> tuple[int, ...] | None:
+    """``now`` (a file of the user's as :func:`stamp` describes it) as a tuple when its contents
+    passed the value checks in that very state, else None: a changed file (even put back to the
+    same size and mtime) is checked again. The read compares the open file against the stamp, so
+    nothing slips in between."""
     try:
         record = json.loads(_checked_record(path).read_text())
-        now = stamp(path.stat())
     except (OSError, ValueError):
         return None
     return tuple(now.values()) if record == now else None

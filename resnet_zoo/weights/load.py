@@ -197,8 +197,8 @@ def weights_from_file(path: Path, keys_for: KeysFor) -> LoadedWeights:
         raise WeightsNotAvailableError(
             f"pretrained={str(path)!r}: no such file; give the path to a .safetensors file, a weight tag, or True"
         )
-    known_good = checked_stamp(path)  # passed the value checks before, unchanged since: skip the scan
     st = stamp(path.stat())
+    known_good = checked_stamp(path, st)  # passed the value checks before, unchanged since: skip the scan
     raw, metadata = read_weight_file(path, known_good or ())
     state_dict = strip_wrappers(raw)
     dtype = check_tensors(state_dict, str(path), scan=known_good is None)
